@@ -1,0 +1,68 @@
+"""The ASGI application: routers, error handlers, middleware and the process lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from mechamental import health
+from mechamental.auth.tokens import JWTVerifier
+from mechamental.config import Settings, get_settings
+from mechamental.db import Database
+from mechamental.errors import install_handlers
+from mechamental.middleware import RequestMiddleware
+from mechamental.services import Component, Services
+from mechamental.workspaces.routes import router as workspaces_router
+
+ComponentFactory = Callable[[Services], Component | None]
+
+
+def build_services(settings: Settings) -> Services:
+    """Connect the process's long-lived parts (nothing is started yet)."""
+    return Services(
+        settings=settings,
+        db=Database(settings.database_url),
+        jwt=JWTVerifier(settings),
+        cursor_key=settings.resolved_secret_key(),
+    )
+
+
+def component_factories() -> list[ComponentFactory]:
+    """Background parts that run inside the API process, in start order."""
+    return []
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for `settings` (the environment's by default)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings)
+        app.state.services = services
+        components = [c for f in component_factories() if (c := f(services)) is not None]
+        started: list[Component] = []
+        try:
+            for component in components:
+                await component.start()
+                started.append(component)
+            yield
+        finally:
+            for component in reversed(started):
+                await component.stop()
+            await services.db.dispose()
+
+    app = FastAPI(
+        title="MechaMental",
+        version="1.0.0",
+        description="Multi-tenant workspaces with their buckets, live events and presence.",
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    install_handlers(app)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(workspaces_router)
+    return app

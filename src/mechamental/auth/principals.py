@@ -1,0 +1,21 @@
+"""Who is calling: the authenticated principal attached to a request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mechamental.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller, bound to one organization."""
+
+    user_id: str
+    org_id: str
+    role: Role
+    token_id: str | None = None  # None for JWTs
+
+    def can(self, permission: Permission) -> bool:
+        """Whether this principal's role grants `permission`."""
+        return permission in ROLE_PERMISSIONS[self.role]

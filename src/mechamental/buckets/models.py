@@ -1,0 +1,27 @@
+"""Durable bucket jobs, written in the same transaction as the workspace change that needs them."""
+
+from sqlalchemy import Column, Index, Integer, String, Table, Text
+
+from mechamental.db import metadata
+from mechamental.types import UTCDateTime
+
+bucket_jobs = Table(
+    "bucket_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(64), nullable=False),
+    Column("workspace_id", String(36), nullable=False),
+    Column("bucket_name", String(63), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("action", String(16), nullable=False),  # provision | delete
+    Column("status", String(16), nullable=False),  # queued | done | failed | cancelled
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_bucket_jobs_due", "status", "next_attempt_at"),
+    Index("ix_bucket_jobs_workspace", "workspace_id"),
+)

@@ -1,0 +1,181 @@
+"""The `mechamental` command: serve, migrate, and manage orgs and tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy import select
+
+from mechamental.auth import tokens
+from mechamental.auth.models import organizations
+from mechamental.auth.permissions import Role
+from mechamental.config import Settings, get_settings
+from mechamental.db import Conn, Database
+from mechamental.logging import configure_logging
+from mechamental.migrations import upgrade
+
+app = typer.Typer(help="MechaMental workspace service.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(tokens_app, name="tokens")
+
+T = TypeVar("T")
+OWNER_TOKEN_FILE = "owner-token"
+
+
+def _in_transaction(settings: Settings, work: Callable[[Conn], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database(settings.database_url)
+        try:
+            async with db.transaction() as conn:
+                return await work(conn)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '15m', '12h', '30d' or '2w' as a timedelta."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
+    if not match:
+        raise typer.BadParameter("use a number and a unit: 90s, 15m, 12h, 30d, 2w")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match[2]]
+    return timedelta(**{unit: int(match[1])})
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    upgrade(get_settings().database_url)
+    typer.echo("database is up to date", err=True)
+
+
+def bootstrap(settings: Settings) -> None:
+    """On an empty embedded database: make an org and an owner token, say how to use them."""
+
+    async def work(conn: Conn) -> tuple[str, str] | None:
+        if (await conn.execute(select(organizations.c.id).limit(1))).first() is not None:
+            return None
+        org_id = await tokens.create_org(conn, name="default")
+        issued = await tokens.create_token(conn, org_id=org_id, user_id="owner", role=Role.OWNER)
+        return org_id, issued.secret
+
+    created = _in_transaction(settings, work)
+    if created is None:
+        return
+    org_id, secret = created
+    path = settings.data_dir / OWNER_TOKEN_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    typer.echo(f"Created organization {org_id}")
+    typer.echo(f"Owner token written to {path} (mode 0600)")
+    typer.echo(
+        f'Try: curl -H "Authorization: Bearer $(cat {path})" '
+        f"http://127.0.0.1:8000/v1/orgs/{org_id}/workspaces"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Run the API server (uvicorn, uvloop, httptools)."""
+    import uvicorn
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if migrate_first:
+        upgrade(settings.database_url)
+    if settings.is_sqlite:
+        bootstrap(settings)
+    uvicorn.run(
+        "mechamental.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
+    )
+
+
+@orgs_app.command("create")
+def orgs_create(
+    name: str, org_id: Annotated[str | None, typer.Option("--id", help="Choose the id")] = None
+) -> None:
+    """Create an organization; prints its id."""
+    typer.echo(_in_transaction(get_settings(), lambda c: tokens.create_org(c, name=name, org_id=org_id)))
+
+
+@orgs_app.command("list")
+def orgs_list() -> None:
+    """List organizations (id, workspaces, name)."""
+    for org in _in_transaction(get_settings(), tokens.list_orgs):
+        typer.echo(f"{org['id']}\t{org['workspace_count']}\t{org['name']}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    org: Annotated[str, typer.Option(help="Organization id")],
+    user: Annotated[str, typer.Option(help="User id the token acts as")],
+    role: Annotated[Role, typer.Option(help="owner, admin, member or viewer")],
+    expires_in: Annotated[str | None, typer.Option(help="e.g. 30d, 12h")] = None,
+) -> None:
+    """Issue a token; prints the secret once, alone on stdout."""
+    ttl = parse_duration(expires_in) if expires_in else None
+
+    async def work(conn: Conn) -> tokens.IssuedToken:
+        exists = (
+            await conn.execute(select(organizations.c.id).where(organizations.c.id == org))
+        ).first()
+        if exists is None:
+            raise typer.BadParameter(f"no organization {org}", param_hint="--org")
+        return await tokens.create_token(conn, org_id=org, user_id=user, role=role, expires_in=ttl)
+
+    issued = _in_transaction(get_settings(), work)
+    typer.echo(f"token id {issued.id}", err=True)
+    typer.echo(issued.secret)
+
+
+@tokens_app.command("list")
+def tokens_list(org: Annotated[str, typer.Option(help="Organization id")]) -> None:
+    """List an org's tokens (never their secrets)."""
+    rows = _in_transaction(get_settings(), lambda c: tokens.list_tokens(c, org_id=org))
+    for t in rows:
+        state = "revoked" if t["revoked_at"] else "active"
+        expires = t["expires_at"].isoformat() if t["expires_at"] else "never"
+        typer.echo(f"{t['id']}\t{t['user_id']}\t{t['role']}\t{state}\texpires={expires}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token by id."""
+    if not _in_transaction(get_settings(), lambda c: tokens.revoke_token(c, token_id=token_id)):
+        typer.echo(f"no active token {token_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {token_id}", err=True)
+
+
+def main() -> None:
+    """Entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
+

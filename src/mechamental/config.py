@@ -1,0 +1,119 @@
+"""Service settings, read from `MECHAMENTAL_*` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+# Commercial AWS region codes; operators narrow this with ALLOWED_REGIONS.
+AWS_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "af-south-1", "ap-east-1", "ap-south-1", "ap-south-2",
+    "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2",
+    "eu-north-1", "il-central-1", "me-south-1", "me-central-1", "sa-east-1",
+)  # fmt: skip
+
+DEV_SECRET_FILE = "secret-key"
+
+
+class Settings(BaseSettings):
+    """Everything the server, worker and CLI read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MECHAMENTAL_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    secret_key: str = ""
+
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+
+    default_region: str = "us-east-1"
+    allowed_regions: Annotated[tuple[str, ...], NoDecode] = AWS_REGIONS
+
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    max_body_bytes: int = 64 * 1024
+    idempotency_ttl_seconds: int = 24 * 3600
+
+    # Sync (events and presence).
+    redis_url: str | None = None
+    redis_prefix: str = "mm"
+    heartbeat_seconds: float = 15.0
+    retry_ms: int = 3000
+    presence_ttl_seconds: float = 60.0
+    presence_grace_seconds: float = 10.0
+    event_retention_count: int = 1000
+    event_retention_seconds: int = 24 * 3600
+    stream_queue_limit: int = 1000
+    shutdown_grace_seconds: float = 2.0
+
+    # Buckets.
+    bucket_provider: Literal["local", "s3"] = "local"
+    bucket_prefix: str = "mm"
+    bucket_delete_policy: Literal["delete", "retain"] = "delete"
+    bucket_max_attempts: int = 8
+    bucket_backoff_base_seconds: float = 1.0
+    bucket_backoff_max_seconds: float = 300.0
+    bucket_lease_seconds: float = 60.0
+    bucket_poll_seconds: float = 1.0
+    s3_endpoint_url: str | None = None
+    run_worker: bool = True
+
+    @field_validator("allowed_regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.default_region not in self.allowed_regions:
+            raise ValueError("DEFAULT_REGION must be one of ALLOWED_REGIONS")
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'mechamental.db'}"
+        if self.env != "development":
+            # Refuse to run outside development on a secret nobody chose.
+            if len(self.secret_key) < 32:
+                raise ValueError("MECHAMENTAL_SECRET_KEY must be set (32+ chars) outside development")
+            if self.jwt_secret is not None and len(self.jwt_secret) < 32:
+                raise ValueError("MECHAMENTAL_JWT_SECRET must be 32+ chars outside development")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether state lives in an embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> bytes:
+        """The key that signs cursors: configured, or a per-data-dir one in development."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / DEV_SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
+
+

@@ -1,0 +1,217 @@
+"""Database access: one async interface over PostgreSQL (asyncpg) and embedded SQLite.
+
+SQLite runs on the event-loop thread through the plain `sqlite3` driver: a query on a
+warm page cache takes microseconds, far less than aiosqlite's thread hop per call, which
+dominated the read path. Writes are serialised by an asyncio lock and use
+`BEGIN IMMEDIATE`, so a write transaction never waits for a lock it cannot get.
+Code above this module sees only `Conn.execute(...)` with SQLAlchemy Core statements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Result
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.sql.base import Executable
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+AfterCommit = Callable[[], None]
+
+
+def _json_serializer(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC).decode()
+
+
+JSON_ARGS: dict[str, Any] = {"json_serializer": _json_serializer, "json_deserializer": orjson.loads}
+
+
+class Conn(Protocol):
+    """A connection in (or out of) a transaction; the only DB surface services use."""
+
+    dialect: str
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        """Run one Core statement."""
+        ...
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        """Run `callback` once the surrounding transaction has committed."""
+        ...
+
+
+class _SyncConn:
+    """A `Conn` over a synchronous SQLAlchemy connection, run inline on the loop."""
+
+    __slots__ = ("_callbacks", "_conn", "dialect")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._callbacks: list[AfterCommit] = []
+        self.dialect = "sqlite"
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        return self._conn.execute(stmt, params)
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        self._callbacks.append(callback)
+
+
+class _AsyncConn:
+    """A `Conn` over an asyncpg-backed SQLAlchemy `AsyncConnection`."""
+
+    __slots__ = ("_callbacks", "_conn", "dialect")
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._callbacks: list[AfterCommit] = []
+        self.dialect = "postgresql"
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        return await self._conn.execute(stmt, params)
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        self._callbacks.append(callback)
+
+
+def _run_callbacks(callbacks: list[AfterCommit]) -> None:
+    for callback in callbacks:
+        callback()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for an in-memory database."""
+    _, _, rest = url.partition(":///")
+    return Path(rest) if rest and rest != ":memory:" else None
+
+
+def _sqlite_engine(url: str, *, writer: bool) -> Engine:
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite:///{path}" if path else "sqlite://",
+        poolclass=StaticPool,
+        **JSON_ARGS,
+        connect_args={"check_same_thread": False, "isolation_level": None, "timeout": 10},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        assert isinstance(dbapi_conn, sqlite3.Connection)
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        dbapi_conn.execute("PRAGMA busy_timeout=10000")
+
+    if writer:
+        # pysqlite's own transaction handling is off (isolation_level=None); we say BEGIN.
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Database:
+    """The service's database: transactions for writes, a cheap path for reads."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        self._write_lock = asyncio.Lock()
+        self._sqlite_read: Connection | None = None
+        self._sqlite_write: Connection | None = None
+        self._async_engine: AsyncEngine | None = None
+        if self.dialect == "sqlite":
+            self._read_engine = _sqlite_engine(url, writer=False)
+            self._write_engine = _sqlite_engine(url, writer=True)
+        else:
+            self._async_engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **JSON_ARGS
+            )
+
+    @property
+    def sync_url(self) -> str:
+        """A URL for synchronous tools such as Alembic."""
+        if self.dialect == "sqlite":
+            path = sqlite_path(self.url)
+            return f"sqlite:///{path}" if path else "sqlite://"
+        return self.url.replace("+asyncpg", "+psycopg2", 1)
+
+    def _sqlite_conn(self, *, write: bool) -> Connection:
+        if write:
+            if self._sqlite_write is None:
+                self._sqlite_write = self._write_engine.connect()
+            return self._sqlite_write
+        if self._sqlite_read is None:
+            self._sqlite_read = self._read_engine.connect()
+        return self._sqlite_read
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Conn]:
+        """A unit of work: commits on success, rolls back on error, then runs after-commit hooks."""
+        if self._async_engine is not None:
+            async with self._async_engine.begin() as aconn:
+                conn = _AsyncConn(aconn)
+                yield conn
+            _run_callbacks(conn._callbacks)
+            return
+        async with self._write_lock:
+            sconn = self._sqlite_conn(write=True)
+            sconn.begin()
+            wrapped = _SyncConn(sconn)
+            try:
+                yield wrapped
+            except BaseException:
+                sconn.rollback()
+                raise
+            sconn.commit()
+        _run_callbacks(wrapped._callbacks)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Conn]:
+        """A connection for reads outside any transaction (each statement sees committed data)."""
+        if self._async_engine is not None:
+            async with self._async_engine.connect() as aconn:
+                yield _AsyncConn(aconn)
+                await aconn.rollback()
+            return
+        sconn = self._sqlite_conn(write=False)
+        yield _SyncConn(sconn)
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a trivial query."""
+        from sqlalchemy import text
+
+        async with self.reader() as conn:
+            await conn.execute(text("SELECT 1"))  # type: ignore[arg-type]
+
+    async def dispose(self) -> None:
+        """Close every connection."""
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+            return
+        for sconn in (self._sqlite_read, self._sqlite_write):
+            if sconn is not None:
+                sconn.close()
+        self._sqlite_read = self._sqlite_write = None
+        self._read_engine.dispose()
+        self._write_engine.dispose()

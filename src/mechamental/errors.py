@@ -1,0 +1,161 @@
+"""API errors: each carries its status and code; `install_handlers` renders them all.
+
+Every non-2xx response except 422 uses the reference's envelope
+`{error, message, details, timestamp, status_code}`. 422 keeps FastAPI's own body.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+
+class ErrorBody(BaseModel):
+    """The reference's error envelope."""
+
+    error: str = Field(examples=["RESOURCE_NOT_FOUND"])
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    timestamp: str = Field(examples=["2025-01-01T00:00:00.000000"])
+    status_code: int
+
+
+class APIError(Exception):
+    """Base of every error the API returns on purpose."""
+
+    status_code = 500
+    error = "INTERNAL_SERVER_ERROR"
+    message = "An unexpected error occurred"
+    headers: dict[str, str] | None = None
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+        self.details = details
+
+
+class AuthenticationFailed(APIError):
+    status_code = 401
+    error = "AUTHENTICATION_FAILED"
+    message = "Authentication required"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(APIError):
+    status_code = 403
+    error = "FORBIDDEN"
+    message = "You don't have permission to perform this action"
+
+    def __init__(self, required_permission: str) -> None:
+        super().__init__(required_permission=required_permission)
+
+
+class ResourceNotFound(APIError):
+    status_code = 404
+    error = "RESOURCE_NOT_FOUND"
+    message = "The requested resource was not found"
+
+    def __init__(self, resource_type: str, resource_id: str) -> None:
+        super().__init__(resource_type=resource_type, resource_id=resource_id)
+
+
+class Conflict(APIError):
+    status_code = 409
+    error = "CONFLICT"
+    message = "The request conflicts with the current state of the resource"
+
+
+class PreconditionFailed(APIError):
+    status_code = 412
+    error = "PRECONDITION_FAILED"
+    message = "The resource has changed since it was read (If-Match did not match)"
+
+
+class PayloadTooLarge(APIError):
+    status_code = 413
+    error = "PAYLOAD_TOO_LARGE"
+    message = "The request body is too large"
+
+
+class ServiceUnavailable(APIError):
+    status_code = 503
+    error = "SERVICE_UNAVAILABLE"
+    message = "The service is not ready"
+
+
+def now_timestamp() -> str:
+    """The envelope's timestamp: UTC, microseconds, written as the reference shows it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def envelope(status_code: int, error: str, message: str, details: dict[str, Any]) -> bytes:
+    """Encode one error envelope."""
+    return orjson.dumps(
+        {
+            "error": error,
+            "message": message,
+            "details": details,
+            "timestamp": now_timestamp(),
+            "status_code": status_code,
+        }
+    )
+
+
+def error_response(exc: APIError) -> Response:
+    """The HTTP response for an `APIError`."""
+    body = envelope(exc.status_code, exc.error, exc.message, exc.details)
+    return Response(body, exc.status_code, exc.headers, media_type="application/json")
+
+
+def validation_error(loc: list[str | int], msg: str, input_: Any, type_: str) -> RequestValidationError:
+    """A 422 in FastAPI's own shape, for checks that need more than a schema."""
+    return RequestValidationError([{"type": type_, "loc": tuple(loc), "msg": msg, "input": input_}])
+
+
+_HTTP_CODES = {
+    400: ("BAD_REQUEST", "The request is malformed"),
+    404: ("RESOURCE_NOT_FOUND", "The requested resource was not found"),
+    405: ("METHOD_NOT_ALLOWED", "The method is not allowed for this resource"),
+    406: ("NOT_ACCEPTABLE", "The requested representation is not available"),
+    413: ("PAYLOAD_TOO_LARGE", "The request body is too large"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "The media type is not supported"),
+}
+
+
+async def _api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, APIError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 304:
+        return Response(status_code=304, headers=exc.headers)
+    error, message = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", str(exc.detail)))
+    details: dict[str, Any] = {}
+    if exc.status_code == 404:
+        details = {"resource_type": "route", "resource_id": request.url.path}
+    body = envelope(exc.status_code, error, message, details)
+    return Response(body, exc.status_code, exc.headers, media_type="application/json")
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Render every error the API raises in one place."""
+    app.add_exception_handler(APIError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, invalid, revoked or expired token"},
+    403: {"model": ErrorBody, "description": "The token lacks the permission or the org"},
+    404: {"model": ErrorBody, "description": "No such resource in this organization"},
+    500: {"model": ErrorBody, "description": "Unexpected error"},
+}

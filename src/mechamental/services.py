@@ -1,0 +1,42 @@
+"""The process's long-lived components, built once at startup and kept on `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from mechamental.auth.tokens import JWTVerifier
+from mechamental.config import Settings
+from mechamental.db import Database
+
+
+@dataclass
+class Services:
+    """Settings, database and the optional parts (sync hub, bucket worker) of one process."""
+
+    settings: Settings
+    db: Database
+    jwt: JWTVerifier
+    cursor_key: bytes
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def get_services(request: Request) -> Services:
+    """The running process's services."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+class Component:
+    """Something that runs beside the API for the life of the process (sync hub, bucket worker)."""
+
+    async def start(self) -> None:
+        """Begin background work."""
+
+    async def stop(self) -> None:
+        """Finish promptly; called on shutdown."""

@@ -1,0 +1,75 @@
+"""Recording events: written in the same transaction as the change they describe.
+
+The `events` table is both the outbox (rows with `published = false` are waiting to be
+fanned out) and the per-workspace log that streams replay from. A change that rolls
+back takes its event with it; a change that commits has its event, even if the process
+dies before publishing: the publisher picks up unpublished rows when it next runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from mechamental.db import Conn
+from mechamental.sync.models import events
+from mechamental.types import utcnow
+from mechamental.workspaces.models import workspaces
+
+# Called after a transaction that recorded events commits (the publisher wakes up).
+_listeners: list[Callable[[], None]] = []
+
+
+def add_listener(callback: Callable[[], None]) -> None:
+    """Be told (synchronously, after commit) that new events were recorded."""
+    _listeners.append(callback)
+
+
+def remove_listener(callback: Callable[[], None]) -> None:
+    """Stop being told about new events."""
+    if callback in _listeners:
+        _listeners.remove(callback)
+
+
+def _notify() -> None:
+    for callback in list(_listeners):
+        callback()
+
+
+async def next_seq(conn: Conn, *, workspace_id: str) -> int | None:
+    """Take the workspace's next event number (locks its row); None if it is gone."""
+    result = await conn.execute(
+        update(workspaces)
+        .where(workspaces.c.workspace_id == workspace_id)
+        .values(event_seq=workspaces.c.event_seq + 1)
+        .returning(workspaces.c.event_seq)
+    )
+    return result.scalar()
+
+
+async def record_event(
+    conn: Conn,
+    *,
+    org_id: str,
+    workspace_id: str,
+    seq: int,
+    type: str,
+    actor_id: str | None,
+    data: dict[str, Any],
+) -> None:
+    """Write one event at position `seq` of its workspace, published after commit."""
+    await conn.execute(
+        insert(events).values(
+            org_id=org_id,
+            workspace_id=workspace_id,
+            seq=seq,
+            type=type,
+            actor_id=actor_id,
+            occurred_at=utcnow(),
+            data=data,
+            published=False,
+        )
+    )
+    conn.after_commit(_notify)

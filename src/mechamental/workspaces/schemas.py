@@ -1,0 +1,97 @@
+"""Request and response bodies of the workspace endpoints, as the reference names them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+WorkspaceName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+Description = Annotated[str, StringConstraints(max_length=2000)]
+PlanId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._:-]{1,64}$")]
+
+
+def _dedupe(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+Tags = Annotated[list[Tag], Field(max_length=50), AfterValidator(_dedupe)]
+
+
+class BucketStatus(StrEnum):
+    PENDING = "pending"
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    FAILED = "failed"
+    DELETING = "deleting"
+
+
+class WorkspaceCreate(BaseModel):
+    """Body of `POST /v1/orgs/{org_id}/workspaces`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organization_id: str | None = Field(
+        default=None, description="If given, must equal the org_id in the path"
+    )
+    name: WorkspaceName
+    description: Description | None = None
+    subscription_plan_id: PlanId | None = None
+    is_active: bool = True
+    tags: Tags = Field(default_factory=list)
+    region: str | None = Field(
+        default=None, description="AWS region code; defaults to the server's DEFAULT_REGION"
+    )
+
+
+class WorkspaceUpdate(BaseModel):
+    """Body of `PUT /v1/orgs/{org_id}/workspaces/{workspace_id}`: only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: WorkspaceName = Field(default=None)  # type: ignore[assignment]
+    description: Description | None = None
+    subscription_plan_id: PlanId | None = None
+    is_active: bool = Field(default=None)  # type: ignore[assignment]
+    tags: Tags = Field(default=None)  # type: ignore[assignment]
+    region: str = Field(default=None, description="Cannot change once set")  # type: ignore[assignment]
+
+
+class WorkspaceRead(BaseModel):
+    """A workspace as every endpoint returns it."""
+
+    workspace_id: str
+    name: str
+    description: str | None
+    owner_id: str
+    subscription_plan_id: str | None
+    is_active: bool
+    tags: list[str]
+    region: str = Field(examples=["us-east-1"])
+    s3_bucket: str
+    bucket_status: BucketStatus
+    bucket_error: str | None = Field(
+        default=None, description="Last provisioning error while bucket_status is failed"
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkspaceList(BaseModel):
+    """One page of `GET /v1/orgs/{org_id}/workspaces`."""
+
+    total: int
+    has_more: bool
+    next_cursor: str | None
+    workspaces: list[WorkspaceRead]
+
+
+class MessageResponse(BaseModel):
+    """Body of a successful delete."""
+
+    message: str
