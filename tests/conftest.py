@@ -56,7 +56,7 @@ def _admin(sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
+def postgres_database_url() -> Iterator[str]:
     """A migrated throw-away PostgreSQL database for this session."""
     if not _pg_reachable():
         if IN_CI:
