@@ -9,10 +9,12 @@ from fastapi import FastAPI
 
 from mechamental import health
 from mechamental.auth.tokens import JWTVerifier
+from mechamental.buckets.worker import bucket_worker_factory
 from mechamental.config import Settings, get_settings
 from mechamental.db import Database
 from mechamental.errors import install_handlers
 from mechamental.middleware import RequestMiddleware
+from mechamental.openapi import install_openapi
 from mechamental.services import Component, Services
 from mechamental.workspaces.routes import router as workspaces_router
 
@@ -31,7 +33,7 @@ def build_services(settings: Settings) -> Services:
 
 def component_factories() -> list[ComponentFactory]:
     """Background parts that run inside the API process, in start order."""
-    return []
+    return [bucket_worker_factory]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -60,8 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Multi-tenant workspaces with their buckets, live events and presence.",
         lifespan=lifespan,
         redirect_slashes=False,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_handlers(app)
+    install_openapi(app)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(workspaces_router)

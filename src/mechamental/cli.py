@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, TypeVar
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from mechamental.auth import tokens
 from mechamental.auth.models import organizations
 from mechamental.auth.permissions import Role
+from mechamental.buckets.cli import buckets_app, worker_command
 from mechamental.config import Settings, get_settings
 from mechamental.db import Conn, Database
 from mechamental.logging import configure_logging
@@ -25,6 +27,8 @@ orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(buckets_app, name="buckets")
+app.command("worker")(worker_command)
 
 T = TypeVar("T")
 OWNER_TOKEN_FILE = "owner-token"
@@ -58,7 +62,7 @@ def migrate() -> None:
     typer.echo("database is up to date", err=True)
 
 
-def bootstrap(settings: Settings) -> None:
+def bootstrap(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """On an empty embedded database: make an org and an owner token, say how to use them."""
 
     async def work(conn: Conn) -> tuple[str, str] | None:
@@ -79,9 +83,18 @@ def bootstrap(settings: Settings) -> None:
     typer.echo(f"Created organization {org_id}")
     typer.echo(f"Owner token written to {path} (mode 0600)")
     typer.echo(
-        f'Try: curl -H "Authorization: Bearer $(cat {path})" '
-        f"http://127.0.0.1:8000/v1/orgs/{org_id}/workspaces"
+        f'Try: curl -H "Authorization: Bearer $(cat {shlex.quote(str(path))})" '
+        f"http://{_url_host(host)}:{port}/v1/orgs/{org_id}/workspaces"
     )
+
+
+def _url_host(host: str) -> str:
+    """The host to put in a URL for a server bound to `host`."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 @app.command()
@@ -99,7 +112,7 @@ def serve(
     if migrate_first:
         upgrade(settings.database_url)
     if settings.is_sqlite:
-        bootstrap(settings)
+        bootstrap(settings, host, port)
     uvicorn.run(
         "mechamental.app:create_app",
         factory=True,
@@ -119,7 +132,9 @@ def orgs_create(
     name: str, org_id: Annotated[str | None, typer.Option("--id", help="Choose the id")] = None
 ) -> None:
     """Create an organization; prints its id."""
-    typer.echo(_in_transaction(get_settings(), lambda c: tokens.create_org(c, name=name, org_id=org_id)))
+    typer.echo(
+        _in_transaction(get_settings(), lambda c: tokens.create_org(c, name=name, org_id=org_id))
+    )
 
 
 @orgs_app.command("list")
@@ -178,4 +193,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -5,22 +5,43 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 # Commercial AWS region codes; operators narrow this with ALLOWED_REGIONS.
 AWS_REGIONS = (
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-    "af-south-1", "ap-east-1", "ap-south-1", "ap-south-2",
-    "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
-    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2",
-    "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2",
-    "eu-north-1", "il-central-1", "me-south-1", "me-central-1", "sa-east-1",
-)  # fmt: skip
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "sa-east-1",
+)
 
 DEV_SECRET_FILE = "secret-key"
 
@@ -89,7 +110,9 @@ class Settings(BaseSettings):
         if self.env != "development":
             # Refuse to run outside development on a secret nobody chose.
             if len(self.secret_key) < 32:
-                raise ValueError("MECHAMENTAL_SECRET_KEY must be set (32+ chars) outside development")
+                raise ValueError(
+                    "MECHAMENTAL_SECRET_KEY must be set (32+ chars) outside development"
+                )
             if self.jwt_secret is not None and len(self.jwt_secret) < 32:
                 raise ValueError("MECHAMENTAL_JWT_SECRET must be 32+ chars outside development")
         return self
@@ -115,5 +138,3 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (read once)."""
     return Settings()
-
-

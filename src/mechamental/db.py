@@ -16,13 +16,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+import asyncpg
 import orjson
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import Result
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, literal, select
+from sqlalchemy.engine import Result, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.sql.base import Executable
+
+from mechamental.fastquery import FastQuery
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -52,6 +55,10 @@ class Conn(Protocol):
         """Run one Core statement."""
         ...
 
+    async def fetch(self, query: FastQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run a precompiled hot-path SELECT; rows as dicts."""
+        ...
+
     def after_commit(self, callback: AfterCommit) -> None:
         """Run `callback` once the surrounding transaction has committed."""
         ...
@@ -70,6 +77,12 @@ class _SyncConn:
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
         return self._conn.execute(stmt, params)
 
+    async def fetch(self, query: FastQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
+        compiled = query.compiled("sqlite")
+        raw = self._conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        return compiled.rows(raw.execute(compiled.sql, compiled.args(params)).fetchall())
+
     def after_commit(self, callback: AfterCommit) -> None:
         self._callbacks.append(callback)
 
@@ -87,8 +100,45 @@ class _AsyncConn:
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
         return await self._conn.execute(stmt, params)
 
+    async def fetch(self, query: FastQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
+        compiled = query.compiled("postgresql")
+        raw = (await self._conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        return compiled.rows(await raw.fetch(compiled.sql, *compiled.args(params)))
+
     def after_commit(self, callback: AfterCommit) -> None:
         self._callbacks.append(callback)
+
+
+class _PgReader:
+    """A PostgreSQL `Conn` for reads: hot queries on a raw asyncpg pool, others via SQLAlchemy."""
+
+    __slots__ = ("_conn", "_db", "dialect")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._conn: AsyncConnection | None = None
+        self.dialect = "postgresql"
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        if self._conn is None:
+            assert self._db._async_engine is not None
+            self._conn = await self._db._async_engine.connect()
+        return await self._conn.execute(stmt, params)
+
+    async def fetch(self, query: FastQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
+        compiled = query.compiled("postgresql")
+        pool = await self._db._asyncpg_pool()
+        records = await pool.fetch(compiled.sql, *compiled.args(params))
+        return compiled.rows(records)
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        callback()  # no transaction: already "committed"
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.rollback()
+            await self._conn.close()
 
 
 def _run_callbacks(callbacks: list[AfterCommit]) -> None:
@@ -140,6 +190,8 @@ class Database:
         self._sqlite_read: Connection | None = None
         self._sqlite_write: Connection | None = None
         self._async_engine: AsyncEngine | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._pool_size = pool_size
         if self.dialect == "sqlite":
             self._read_engine = _sqlite_engine(url, writer=False)
             self._write_engine = _sqlite_engine(url, writer=True)
@@ -147,14 +199,6 @@ class Database:
             self._async_engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **JSON_ARGS
             )
-
-    @property
-    def sync_url(self) -> str:
-        """A URL for synchronous tools such as Alembic."""
-        if self.dialect == "sqlite":
-            path = sqlite_path(self.url)
-            return f"sqlite:///{path}" if path else "sqlite://"
-        return self.url.replace("+asyncpg", "+psycopg2", 1)
 
     def _sqlite_conn(self, *, write: bool) -> Connection:
         if write:
@@ -186,27 +230,37 @@ class Database:
             sconn.commit()
         _run_callbacks(wrapped._callbacks)
 
+    async def _asyncpg_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            dsn = make_url(self.url).set(drivername="postgresql")
+            self._pool = await asyncpg.create_pool(
+                dsn.render_as_string(hide_password=False), min_size=1, max_size=self._pool_size
+            )
+        return self._pool
+
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Conn]:
         """A connection for reads outside any transaction (each statement sees committed data)."""
         if self._async_engine is not None:
-            async with self._async_engine.connect() as aconn:
-                yield _AsyncConn(aconn)
-                await aconn.rollback()
+            reader = _PgReader(self)
+            try:
+                yield reader
+            finally:
+                await reader.close()
             return
-        sconn = self._sqlite_conn(write=False)
-        yield _SyncConn(sconn)
+        yield _SyncConn(self._sqlite_conn(write=False))
 
     async def ping(self) -> None:
         """Raise unless the database answers a trivial query."""
-        from sqlalchemy import text
-
         async with self.reader() as conn:
-            await conn.execute(text("SELECT 1"))  # type: ignore[arg-type]
+            await conn.execute(select(literal(1)))
 
     async def dispose(self) -> None:
         """Close every connection."""
         if self._async_engine is not None:
+            if self._pool is not None:
+                await self._pool.close()
+                self._pool = None
             await self._async_engine.dispose()
             return
         for sconn in (self._sqlite_read, self._sqlite_write):

@@ -6,11 +6,13 @@ Every non-2xx response except 422 uses the reference's envelope
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -115,7 +117,9 @@ def error_response(exc: APIError) -> Response:
     return Response(body, exc.status_code, exc.headers, media_type="application/json")
 
 
-def validation_error(loc: list[str | int], msg: str, input_: Any, type_: str) -> RequestValidationError:
+def validation_error(
+    loc: list[str | int], msg: str, input_: Any, type_: str
+) -> RequestValidationError:
     """A 422 in FastAPI's own shape, for checks that need more than a schema."""
     return RequestValidationError([{"type": type_, "loc": tuple(loc), "msg": msg, "input": input_}])
 
@@ -147,9 +151,25 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return Response(body, exc.status_code, exc.headers, media_type="application/json")
 
 
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    """FastAPI's own 422 body, encoded so that no client input can break the encoding.
+
+    FastAPI's default handler fails (a 500) when the echoed `input` holds NaN/Infinity or a
+    lone surrogate, both of which Python's JSON parser accepts in a request body.
+    """
+    assert isinstance(exc, RequestValidationError)
+    content = {"detail": jsonable_encoder(exc.errors())}
+    try:
+        body = orjson.dumps(content)  # NaN and Infinity become null
+    except orjson.JSONEncodeError:  # lone surrogates or huge integers: ASCII-escaped JSON
+        body = json.dumps(content, separators=(",", ":"), default=str).encode()
+    return Response(body, 422, media_type="application/json")
+
+
 def install_handlers(app: FastAPI) -> None:
     """Render every error the API raises in one place."""
     app.add_exception_handler(APIError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
 

@@ -76,13 +76,18 @@ class RequestMiddleware:
             await self.app(scope, limited_receive, send_with_id)
         except _BodyTooLarge:
             if not status:
-                await _send_error(send_with_id, PayloadTooLarge.status_code, PayloadTooLarge.error,
-                                  f"The request body is larger than {self.max_body} bytes")  # fmt: skip
+                await _send_error(
+                    send_with_id,
+                    PayloadTooLarge.status_code,
+                    PayloadTooLarge.error,
+                    f"The request body is larger than {self.max_body} bytes",
+                )
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id})
             if not status:
-                await _send_error(send_with_id, 500, "INTERNAL_SERVER_ERROR",
-                                  "An unexpected error occurred")  # fmt: skip
+                await _send_error(
+                    send_with_id, 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred"
+                )
         finally:
             _log_request(scope, status, started, request_id)
 

@@ -23,7 +23,7 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The running process's services."""
     services: Services = request.app.state.services
     return services

@@ -6,7 +6,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# SQLite keeps timestamps as text; this fixed-width ISO form sorts correctly and is already
+# the API's representation, so the hot read path can emit it without parsing.
+SQLITE_STORAGE = (
+    "%(year)04d-%(month)02d-%(day)02dT%(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06dZ"
+)
+SQLITE_STRFTIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+_SQLITE_DATETIME = sqlite.DATETIME(  # type: ignore[no-untyped-call]
+    storage_format=SQLITE_STORAGE, regexp=r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d+)Z"
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -14,6 +25,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return _SQLITE_DATETIME
+        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
@@ -33,3 +49,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, UTC, aware."""
     return datetime.now(UTC)
+
+
+def parse_timestamp(value: datetime | str) -> datetime:
+    """An aware UTC datetime from a datetime or an ISO-8601 string."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

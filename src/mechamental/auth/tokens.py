@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from mechamental.auth.models import api_tokens, organizations
 from mechamental.auth.permissions import Role
 from mechamental.auth.principals import Principal
 from mechamental.config import Settings
 from mechamental.db import Conn
+from mechamental.fastquery import FastQuery
 from mechamental.ids import new_id
 from mechamental.types import utcnow
 
@@ -90,26 +91,29 @@ async def revoke_token(conn: Conn, *, token_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-_TOKEN_LOOKUP = select(
-    api_tokens.c.id,
-    api_tokens.c.org_id,
-    api_tokens.c.user_id,
-    api_tokens.c.role,
-    api_tokens.c.expires_at,
-    api_tokens.c.revoked_at,
+_TOKEN_BY_HASH = FastQuery(
+    select(
+        api_tokens.c.id,
+        api_tokens.c.org_id,
+        api_tokens.c.user_id,
+        api_tokens.c.role,
+        api_tokens.c.expires_at,
+        api_tokens.c.revoked_at,
+    ).where(api_tokens.c.token_hash == bindparam("token_hash"))
 )
 
 
 async def principal_from_api_key(conn: Conn, token: str, now: datetime) -> Principal | None:
     """The principal behind an API key, or None if unknown, revoked or expired."""
-    row = (
-        await conn.execute(_TOKEN_LOOKUP.where(api_tokens.c.token_hash == hash_token(token)))
-    ).first()
-    if row is None or row.revoked_at is not None:
+    rows = await conn.fetch(_TOKEN_BY_HASH, {"token_hash": hash_token(token)})
+    if not rows or rows[0]["revoked_at"] is not None:
         return None
-    if row.expires_at is not None and row.expires_at <= now:
+    row = rows[0]
+    if row["expires_at"] is not None and row["expires_at"] <= now:
         return None
-    return Principal(user_id=row.user_id, org_id=row.org_id, role=Role(row.role), token_id=row.id)
+    return Principal(
+        user_id=row["user_id"], org_id=row["org_id"], role=Role(row["role"]), token_id=row["id"]
+    )
 
 
 class JWTVerifier:
@@ -158,6 +162,9 @@ class JWTVerifier:
         sub, org_id, role = claims.get("sub"), claims.get("org_id"), claims.get("role")
         if not (isinstance(sub, str) and sub and isinstance(org_id, str) and org_id):
             return None
-        if role not in Role.__members__.values():
+        # Ids we could not store (column sizes; NUL, which PostgreSQL refuses) are invalid claims.
+        if len(sub) > 200 or len(org_id) > 64 or "\x00" in sub + org_id:
+            return None
+        if not isinstance(role, str) or role not in Role.__members__.values():
             return None
         return Principal(user_id=sub, org_id=org_id, role=Role(role))

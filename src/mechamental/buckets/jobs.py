@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import insert, update
 
 from mechamental.buckets.models import bucket_jobs
 from mechamental.db import Conn
 from mechamental.ids import new_id
 from mechamental.types import utcnow
+
+PROVISION = "provision"
+DELETE = "delete"
+
+QUEUED = "queued"  # waiting for next_attempt_at
+RUNNING = "running"  # leased: lease_owner holds it until lease_expires_at (== next_attempt_at)
+DONE = "done"
+RETAINED = "retained"  # a delete that kept the bucket (BUCKET_DELETE_POLICY=retain)
+FAILED = "failed"
+CANCELLED = "cancelled"
+UNFINISHED = (QUEUED, RUNNING)
+
+# Told (synchronously, after commit) that new bucket work was queued in this process.
+_listeners: list[Callable[[], None]] = []
+
+
+def add_listener(callback: Callable[[], None]) -> None:
+    """Be told after commit that a job was queued (the in-process worker wakes up)."""
+    _listeners.append(callback)
+
+
+def remove_listener(callback: Callable[[], None]) -> None:
+    """Stop being told about queued jobs."""
+    if callback in _listeners:
+        _listeners.remove(callback)
+
+
+def notify() -> None:
+    """Tell the listeners that new work is waiting."""
+    for callback in list(_listeners):
+        callback()
 
 
 def bucket_name(prefix: str, workspace_id: str) -> str:
@@ -17,32 +50,36 @@ def bucket_name(prefix: str, workspace_id: str) -> str:
 
 async def enqueue(
     conn: Conn, *, action: str, org_id: str, workspace_id: str, bucket: str, region: str
-) -> None:
-    """Queue `action` (provision | delete) for a workspace's bucket."""
+) -> str:
+    """Queue `action` (provision | delete) for a workspace's bucket; returns the job id."""
     now = utcnow()
-    if action == "delete":
-        # A provision still waiting is moot once the workspace is gone.
+    if action == DELETE:
+        # A provision still waiting is moot once the workspace is gone. One that is
+        # running cannot be stopped: the delete job waits for it (see buckets.leases).
         await conn.execute(
             update(bucket_jobs)
             .where(
                 bucket_jobs.c.workspace_id == workspace_id,
-                bucket_jobs.c.action == "provision",
-                bucket_jobs.c.status == "queued",
+                bucket_jobs.c.action == PROVISION,
+                bucket_jobs.c.status == QUEUED,
             )
-            .values(status="cancelled", updated_at=now)
+            .values(status=CANCELLED, updated_at=now, last_error="workspace deleted")
         )
+    job_id = new_id()
     await conn.execute(
         insert(bucket_jobs).values(
-            id=new_id(),
+            id=job_id,
             org_id=org_id,
             workspace_id=workspace_id,
             bucket_name=bucket,
             region=region,
             action=action,
-            status="queued",
+            status=QUEUED,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
             updated_at=now,
         )
     )
+    conn.after_commit(notify)
+    return job_id

@@ -14,12 +14,16 @@ bucket_jobs = Table(
     Column("bucket_name", String(63), nullable=False),
     Column("region", String(32), nullable=False),
     Column("action", String(16), nullable=False),  # provision | delete
-    Column("status", String(16), nullable=False),  # queued | done | failed | cancelled
+    # queued | running | done | retained | failed | cancelled (see buckets.jobs)
+    Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
+    # When the job is next due: its retry time while queued, its lease expiry while running.
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("lease_owner", String(64), nullable=True),
     Column("lease_expires_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
+    # What the last run found or did: created | adopted | name_taken | removed | absent | ...
+    Column("outcome", String(32), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_bucket_jobs_due", "status", "next_attempt_at"),

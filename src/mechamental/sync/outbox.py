@@ -9,33 +9,37 @@ dies before publishing: the publisher picks up unpublished rows when it next run
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, update
 
 from mechamental.db import Conn
+from mechamental.sync.frames import Event
 from mechamental.sync.models import events
 from mechamental.types import utcnow
 from mechamental.workspaces.models import workspaces
 
-# Called after a transaction that recorded events commits (the publisher wakes up).
-_listeners: list[Callable[[], None]] = []
+Listener = Callable[[Event], None]
+
+# Called with each recorded event once its transaction has committed (the publisher).
+_listeners: list[Listener] = []
 
 
-def add_listener(callback: Callable[[], None]) -> None:
-    """Be told (synchronously, after commit) that new events were recorded."""
+def add_listener(callback: Listener) -> None:
+    """Be told (synchronously, after commit, in order) of every event recorded here."""
     _listeners.append(callback)
 
 
-def remove_listener(callback: Callable[[], None]) -> None:
+def remove_listener(callback: Listener) -> None:
     """Stop being told about new events."""
     if callback in _listeners:
         _listeners.remove(callback)
 
 
-def _notify() -> None:
+def _notify(event: Event) -> None:
     for callback in list(_listeners):
-        callback()
+        callback(event)
 
 
 async def next_seq(conn: Conn, *, workspace_id: str) -> int | None:
@@ -60,6 +64,7 @@ async def record_event(
     data: dict[str, Any],
 ) -> None:
     """Write one event at position `seq` of its workspace, published after commit."""
+    occurred_at = utcnow()
     await conn.execute(
         insert(events).values(
             org_id=org_id,
@@ -67,9 +72,10 @@ async def record_event(
             seq=seq,
             type=type,
             actor_id=actor_id,
-            occurred_at=utcnow(),
+            occurred_at=occurred_at,
             data=data,
             published=False,
         )
     )
-    conn.after_commit(_notify)
+    event = Event(org_id, workspace_id, seq, type, actor_id, occurred_at, data)
+    conn.after_commit(partial(_notify, event))

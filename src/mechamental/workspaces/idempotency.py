@@ -53,9 +53,7 @@ async def lookup(
     conn: Conn, *, org_id: str, user_id: str, key: str, digest: str, ttl: timedelta
 ) -> StoredResponse | None:
     """The stored response for this key, None if unused or expired; 422 if the body differs."""
-    row = (
-        await conn.execute(select(idempotency_keys).where(_where(org_id, user_id, key)))
-    ).first()
+    row = (await conn.execute(select(idempotency_keys).where(_where(org_id, user_id, key)))).first()
     if row is None or row.created_at <= utcnow() - ttl:
         return None
     if row.request_hash != digest:
@@ -130,9 +128,14 @@ async def run_once(
                 response = await action(conn)
                 if key is not None:
                     await remember(
-                        conn, org_id=org_id, user_id=user_id, key=key, digest=digest,
-                        response=response, ttl=ttl,
-                    )  # fmt: skip
+                        conn,
+                        org_id=org_id,
+                        user_id=user_id,
+                        key=key,
+                        digest=digest,
+                        response=response,
+                        ttl=ttl,
+                    )
             return response, False
         except IntegrityError:
             # A concurrent request with the same key won; the retry replays its answer.

@@ -8,11 +8,21 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; refuse it on every backend alike (422, not 500).
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 WorkspaceName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_no_nul),
 ]
-Description = Annotated[str, StringConstraints(max_length=2000)]
-PlanId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Description = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
+PlanId = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_nul)]
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._:-]{1,64}$")]
 
 
@@ -58,8 +68,26 @@ class WorkspaceUpdate(BaseModel):
     description: Description | None = None
     subscription_plan_id: PlanId | None = None
     is_active: bool = Field(default=None)  # type: ignore[assignment]
-    tags: Tags = Field(default=None)  # type: ignore[assignment]
+    tags: Tags = Field(default=None)  # type: ignore[arg-type]
     region: str = Field(default=None, description="Cannot change once set")  # type: ignore[assignment]
+
+
+class ListParams(BaseModel):
+    """Query parameters of `GET /v1/orgs/{org_id}/workspaces`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    organization_id: str | None = Field(default=None, description="If given, must equal org_id")
+    limit: int = Field(
+        default=50, ge=1, le=200, description="Maximum number of items to return (1-200)"
+    )
+    cursor: str | None = Field(
+        default=None, description="Cursor for pagination (from previous response's next_cursor)"
+    )
+    is_active: bool | None = Field(default=None, description="Only active (or inactive) ones")
+    tag: str | None = Field(default=None, max_length=64, description="Only those with this tag")
+    region: str | None = Field(default=None, max_length=32, description="Only this region")
+    q: str | None = Field(default=None, max_length=100, description="Name contains (any case)")
 
 
 class WorkspaceRead(BaseModel):

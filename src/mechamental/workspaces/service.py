@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.sql import Select
 
 from mechamental.auth.models import organizations
 from mechamental.buckets import jobs
 from mechamental.db import Conn
 from mechamental.errors import PreconditionFailed, ResourceNotFound, validation_error
+from mechamental.fastquery import FastQuery
 from mechamental.ids import new_id
 from mechamental.sync.outbox import next_seq, record_event
 from mechamental.types import utcnow
@@ -40,18 +42,20 @@ _API_FIELDS = (
 API_COLUMNS = (*(workspaces.c[name] for name in _API_FIELDS), workspaces.c.version)
 
 
+Row = Mapping[Any, Any]  # a SQLAlchemy RowMapping or a plain dict
 
-def to_api(row: RowMapping) -> dict[str, Any]:
+
+def to_api(row: Row) -> dict[str, Any]:
     """A workspace row as the API shows it."""
     return {name: row[name] for name in _API_FIELDS}
 
 
-def etag(row: RowMapping) -> str:
+def etag(row: Row) -> str:
     """The strong ETag of a workspace's current representation."""
     return f'"{row["workspace_id"]}.{row["version"]}"'
 
 
-def check_if_match(if_match: str | None, row: RowMapping) -> None:
+def check_if_match(if_match: str | None, row: Row) -> None:
     """Raise 412 unless `If-Match` (if sent) names the current ETag or `*`."""
     if if_match is None:
         return
@@ -74,13 +78,18 @@ class ListFilters:
         """Whether any filter is set."""
         return any(v is not None for v in (self.is_active, self.tag, self.region, self.q))
 
+    @property
+    def unmatchable(self) -> bool:
+        """Whether a filter holds NUL, which no stored value contains (and PostgreSQL refuses)."""
+        return any(v is not None and "\x00" in v for v in (self.tag, self.region, self.q))
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
     """One page of workspaces."""
 
     total: int
-    items: list[RowMapping]
+    items: Sequence[Row]
     has_more: bool
 
 
@@ -122,35 +131,39 @@ async def create_workspace(
     values: dict[str, Any],
     region: str,
     bucket_prefix: str,
-) -> RowMapping:
+) -> Row:
     """Insert a workspace, its tags, its event and its bucket job; return the new row."""
     workspace_id = new_id()
     now = utcnow()
     bucket = jobs.bucket_name(bucket_prefix, workspace_id)
     await _ensure_org(conn, org_id)
     row = (
-        await conn.execute(
-            insert(workspaces)
-            .values(
-                workspace_id=workspace_id,
-                org_id=org_id,
-                name=values["name"],
-                description=values.get("description"),
-                owner_id=owner_id,
-                subscription_plan_id=values.get("subscription_plan_id"),
-                is_active=values.get("is_active", True),
-                tags=values.get("tags", []),
-                region=region,
-                s3_bucket=bucket,
-                bucket_status=BucketStatus.PENDING.value,
-                version=1,
-                event_seq=1,
-                created_at=now,
-                updated_at=now,
+        (
+            await conn.execute(
+                insert(workspaces)
+                .values(
+                    workspace_id=workspace_id,
+                    org_id=org_id,
+                    name=values["name"],
+                    description=values.get("description"),
+                    owner_id=owner_id,
+                    subscription_plan_id=values.get("subscription_plan_id"),
+                    is_active=values.get("is_active", True),
+                    tags=values.get("tags", []),
+                    region=region,
+                    s3_bucket=bucket,
+                    bucket_status=BucketStatus.PENDING.value,
+                    version=1,
+                    event_seq=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(*API_COLUMNS)
             )
-            .returning(*API_COLUMNS)
         )
-    ).mappings().one()
+        .mappings()
+        .one()
+    )
     if row["tags"]:
         await _replace_tags(conn, org_id=org_id, workspace_id=workspace_id, tags=row["tags"])
     await _adjust_count(conn, org_id, +1)
@@ -164,25 +177,59 @@ async def create_workspace(
         data={"workspace": to_api(row)},
     )
     await jobs.enqueue(
-        conn, action="provision", org_id=org_id, workspace_id=workspace_id, bucket=bucket,
+        conn,
+        action="provision",
+        org_id=org_id,
+        workspace_id=workspace_id,
+        bucket=bucket,
         region=region,
-    )  # fmt: skip
+    )
     return row
 
 
 _GET = select(*API_COLUMNS)
+_BY_ID = (workspaces.c.workspace_id == bindparam("workspace_id")) & (
+    workspaces.c.org_id == bindparam("org_id")
+)
+_GET_FAST = FastQuery(_GET.where(_BY_ID), text_timestamps=True)
+_NEWEST_FIRST = (workspaces.c.created_at.desc(), workspaces.c.workspace_id.desc())
+_ORG = workspaces.c.org_id == bindparam("org_id")
+# List rows carry exactly the API fields, so they are encoded without another copy.
+_LIST = select(*API_COLUMNS[:-1])
+_FIRST_PAGE = FastQuery(
+    _LIST.where(_ORG).order_by(*_NEWEST_FIRST).limit(bindparam("limit")), text_timestamps=True
+)
+_NEXT_PAGE = FastQuery(
+    _LIST.where(
+        _ORG,
+        tuple_(workspaces.c.created_at, workspaces.c.workspace_id)
+        < tuple_(
+            bindparam("after_created_at", type_=workspaces.c.created_at.type),
+            bindparam("after_id", type_=workspaces.c.workspace_id.type),
+        ),
+    )
+    .order_by(*_NEWEST_FIRST)
+    .limit(bindparam("limit")),
+    text_timestamps=True,
+)
+_ORG_COUNT = FastQuery(
+    select(organizations.c.workspace_count).where(organizations.c.id == bindparam("org_id"))
+)
 
 
-async def get_workspace(conn: Conn, *, org_id: str, workspace_id: str) -> RowMapping:
-    """The workspace `workspace_id` of `org_id`, or 404."""
-    row = (
-        await conn.execute(
-            _GET.where(workspaces.c.workspace_id == workspace_id, workspaces.c.org_id == org_id)
-        )
-    ).mappings().first()
-    if row is None:
+def _check_id(workspace_id: str) -> None:
+    # No id contains NUL, and PostgreSQL would refuse to compare one: 404 without a query.
+    if "\x00" in workspace_id:
         raise ResourceNotFound("workspace", workspace_id)
-    return row
+
+
+async def get_workspace(conn: Conn, *, org_id: str, workspace_id: str) -> Row:
+    """The workspace `workspace_id` of `org_id`, or 404."""
+    _check_id(workspace_id)
+    rows = await conn.fetch(_GET_FAST, {"workspace_id": workspace_id, "org_id": org_id})
+    if not rows:
+        raise ResourceNotFound("workspace", workspace_id)
+    return rows[0]
 
 
 def _filtered(query: Select[Any], org_id: str, filters: ListFilters) -> Select[Any]:
@@ -192,7 +239,9 @@ def _filtered(query: Select[Any], org_id: str, filters: ListFilters) -> Select[A
     if filters.region is not None:
         query = query.where(workspaces.c.region == filters.region)
     if filters.q:
-        query = query.where(func.lower(workspaces.c.name).contains(filters.q.lower(), autoescape=True))
+        query = query.where(
+            func.lower(workspaces.c.name).contains(filters.q.lower(), autoescape=True)
+        )
     if filters.tag is not None:
         query = query.where(
             select(workspace_tags.c.workspace_id)
@@ -209,23 +258,37 @@ async def list_workspaces(
     conn: Conn, *, org_id: str, limit: int, after: Position | None, filters: ListFilters
 ) -> Page:
     """A page of the org's workspaces, newest first, strictly after `after`."""
+    if filters.unmatchable:
+        return Page(total=0, items=[], has_more=False)
+    if not filters.any:
+        return await _unfiltered_page(conn, org_id=org_id, limit=limit, after=after)
     query = _filtered(select(*API_COLUMNS), org_id, filters)
     if after is not None:
         query = query.where(
             tuple_(workspaces.c.created_at, workspaces.c.workspace_id)
-            < tuple_(after.created_at, after.workspace_id)
-        )
-    query = query.order_by(workspaces.c.created_at.desc(), workspaces.c.workspace_id.desc())
-    rows = list((await conn.execute(query.limit(limit + 1))).mappings())
-    if filters.any:
-        count_query = _filtered(select(func.count()).select_from(workspaces), org_id, filters)
-        total = (await conn.execute(count_query)).scalar_one()
-    else:
-        total = (
-            await conn.execute(
-                select(organizations.c.workspace_count).where(organizations.c.id == org_id)
+            < tuple_(
+                # Typed binds: SQLite compares the stored text, so the cursor's time must be
+                # written in the column's own storage format.
+                literal(after.created_at, workspaces.c.created_at.type),
+                literal(after.workspace_id, workspaces.c.workspace_id.type),
             )
-        ).scalar() or 0
+        )
+    query = query.order_by(*_NEWEST_FIRST)
+    rows = [to_api(row) for row in (await conn.execute(query.limit(limit + 1))).mappings()]
+    count_query = _filtered(select(func.count()).select_from(workspaces), org_id, filters)
+    total = (await conn.execute(count_query)).scalar_one()
+    return Page(total=total, items=rows[:limit], has_more=len(rows) > limit)
+
+
+async def _unfiltered_page(conn: Conn, *, org_id: str, limit: int, after: Position | None) -> Page:
+    params: dict[str, Any] = {"org_id": org_id, "limit": limit + 1}
+    if after is None:
+        rows: list[Row] = list(await conn.fetch(_FIRST_PAGE, params))
+    else:
+        params.update(after_created_at=after.created_at, after_id=after.workspace_id)
+        rows = list(await conn.fetch(_NEXT_PAGE, params))
+    counted = await conn.fetch(_ORG_COUNT, {"org_id": org_id})
+    total = counted[0]["workspace_count"] if counted else 0
     return Page(total=total, items=rows[:limit], has_more=len(rows) > limit)
 
 
@@ -237,37 +300,50 @@ async def update_workspace(
     actor_id: str,
     changes: dict[str, Any],
     if_match: str | None,
-) -> RowMapping:
+) -> Row:
     """Apply the fields in `changes` that differ; an update that changes nothing is a no-op."""
+    _check_id(workspace_id)
     current = (
-        await conn.execute(
-            _GET.where(workspaces.c.workspace_id == workspace_id, workspaces.c.org_id == org_id)
-            .with_for_update()
+        (
+            await conn.execute(
+                _GET.where(
+                    workspaces.c.workspace_id == workspace_id, workspaces.c.org_id == org_id
+                ).with_for_update()
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     if current is None:
         raise ResourceNotFound("workspace", workspace_id)
     check_if_match(if_match, current)
     if "region" in changes and changes["region"] != current["region"]:
-        raise validation_error(["body", "region"],
-                               "region cannot be changed once the workspace exists",
-                               changes["region"], "region_immutable")  # fmt: skip
+        raise validation_error(
+            ["body", "region"],
+            "region cannot be changed once the workspace exists",
+            changes["region"],
+            "region_immutable",
+        )
     changed = {k: v for k, v in changes.items() if k in UPDATABLE and current[k] != v}
     if not changed:
         return current
     row = (
-        await conn.execute(
-            update(workspaces)
-            .where(workspaces.c.workspace_id == workspace_id)
-            .values(
-                **changed,
-                updated_at=utcnow(),
-                version=workspaces.c.version + 1,
-                event_seq=workspaces.c.event_seq + 1,
+        (
+            await conn.execute(
+                update(workspaces)
+                .where(workspaces.c.workspace_id == workspace_id)
+                .values(
+                    **changed,
+                    updated_at=utcnow(),
+                    version=workspaces.c.version + 1,
+                    event_seq=workspaces.c.event_seq + 1,
+                )
+                .returning(*API_COLUMNS, workspaces.c.event_seq)
             )
-            .returning(*API_COLUMNS, workspaces.c.event_seq)
         )
-    ).mappings().one()
+        .mappings()
+        .one()
+    )
     if "tags" in changed:
         await _replace_tags(conn, org_id=org_id, workspace_id=workspace_id, tags=changed["tags"])
     await record_event(
@@ -286,12 +362,18 @@ async def delete_workspace(
     conn: Conn, *, org_id: str, workspace_id: str, actor_id: str, if_match: str | None
 ) -> None:
     """Delete a workspace, announce it, and queue its bucket's removal."""
+    _check_id(workspace_id)
     current = (
-        await conn.execute(
-            _GET.where(workspaces.c.workspace_id == workspace_id, workspaces.c.org_id == org_id)
-            .with_for_update()
+        (
+            await conn.execute(
+                _GET.where(
+                    workspaces.c.workspace_id == workspace_id, workspaces.c.org_id == org_id
+                ).with_for_update()
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     if current is None:
         raise ResourceNotFound("workspace", workspace_id)
     check_if_match(if_match, current)
@@ -309,6 +391,10 @@ async def delete_workspace(
         data={"workspace_id": workspace_id},
     )
     await jobs.enqueue(
-        conn, action="delete", org_id=org_id, workspace_id=workspace_id,
-        bucket=current["s3_bucket"], region=current["region"],
-    )  # fmt: skip
+        conn,
+        action="delete",
+        org_id=org_id,
+        workspace_id=workspace_id,
+        bucket=current["s3_bucket"],
+        region=current["region"],
+    )

@@ -1,0 +1,127 @@
+"""Reading the per-workspace event log: replay, retention, the outbox's unpublished rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+
+from mechamental.db import Conn
+from mechamental.sync.frames import Event
+from mechamental.sync.models import events
+from mechamental.workspaces.models import workspaces
+
+_EVENT_COLUMNS = (
+    events.c.org_id,
+    events.c.workspace_id,
+    events.c.seq,
+    events.c.type,
+    events.c.actor_id,
+    events.c.occurred_at,
+    events.c.data,
+)
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        org_id=row.org_id,
+        workspace_id=row.workspace_id,
+        seq=row.seq,
+        type=row.type,
+        actor_id=row.actor_id,
+        occurred_at=row.occurred_at,
+        data=row.data,
+    )
+
+
+async def position(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
+    """The workspace's last event number, or None if it is not in `org_id`."""
+    result = await conn.execute(
+        select(workspaces.c.event_seq).where(
+            workspaces.c.workspace_id == workspace_id, workspaces.c.org_id == org_id
+        )
+    )
+    value = result.scalar()
+    return None if value is None else int(value)
+
+
+async def read_events(
+    conn: Conn, *, workspace_id: str, after: int, upto: int | None = None, limit: int = 500
+) -> list[Event]:
+    """The workspace's events with `after < seq <= upto`, in order, at most `limit`."""
+    query = select(*_EVENT_COLUMNS).where(
+        events.c.workspace_id == workspace_id, events.c.seq > after
+    )
+    if upto is not None:
+        query = query.where(events.c.seq <= upto)
+    rows = (await conn.execute(query.order_by(events.c.seq).limit(limit))).all()
+    return [_event(row) for row in rows]
+
+
+async def oldest_retained(conn: Conn, *, workspace_id: str) -> int | None:
+    """The lowest event number still kept for the workspace."""
+    result = await conn.execute(
+        select(func.min(events.c.seq)).where(events.c.workspace_id == workspace_id)
+    )
+    value = result.scalar()
+    return None if value is None else int(value)
+
+
+async def unpublished(
+    conn: Conn, *, committed_before: datetime | None, limit: int = 500
+) -> list[tuple[int, Event]]:
+    """Outbox rows not yet published, oldest first (optionally only those older than a time)."""
+    query = select(events.c.id, *_EVENT_COLUMNS).where(events.c.published.is_(False))
+    if committed_before is not None:
+        query = query.where(events.c.occurred_at < committed_before)
+    rows = (await conn.execute(query.order_by(events.c.id).limit(limit))).all()
+    return [(int(row.id), _event(row)) for row in rows]
+
+
+async def mark_published(conn: Conn, *, keys: list[tuple[str, int]]) -> None:
+    """Flag the events `(workspace_id, seq)` as published."""
+    by_workspace: dict[str, list[int]] = {}
+    for workspace_id, seq in keys:
+        by_workspace.setdefault(workspace_id, []).append(seq)
+    for workspace_id, seqs in by_workspace.items():
+        await conn.execute(
+            update(events)
+            .where(
+                events.c.workspace_id == workspace_id,
+                events.c.seq.in_(seqs),
+                events.c.published.is_(False),
+            )
+            .values(published=True)
+        )
+
+
+async def mark_all_published(conn: Conn) -> int:
+    """Flag every pending row as published (embedded start: nobody is listening yet)."""
+    result = await conn.execute(
+        update(events).where(events.c.published.is_(False)).values(published=True)
+    )
+    return int(result.rowcount or 0)
+
+
+async def prune(conn: Conn, *, now: datetime, keep_count: int, keep_seconds: float) -> int:
+    """Delete published events that are both older than the age and beyond the count kept."""
+    newest = (
+        select(workspaces.c.event_seq)
+        .where(workspaces.c.workspace_id == events.c.workspace_id)
+        .scalar_subquery()
+    )
+    gone = ~select(workspaces.c.workspace_id).where(
+        workspaces.c.workspace_id == events.c.workspace_id
+    ).exists()
+    doomed = (
+        select(events.c.id)
+        .where(
+            events.c.published.is_(True),
+            events.c.occurred_at < now - timedelta(seconds=keep_seconds),
+            or_(gone, and_(events.c.seq <= newest - keep_count)),
+        )
+        .limit(5000)
+    )
+    result = await conn.execute(delete(events).where(events.c.id.in_(doomed)))
+    return int(result.rowcount or 0)

@@ -1,0 +1,94 @@
+"""The Redis presence store: one view of presence across processes (scripts in presence_lua)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from redis.asyncio import Redis
+
+from mechamental.sync import presence_lua as lua
+from mechamental.sync.presence_store import Desired, Key, Viewing
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _desired(reply: list[Any]) -> tuple[Desired, bool]:
+    present, version, vt, vi, reason, org, changed = reply
+    viewing = (_text(vt), _text(vi)) if present and _text(vt) else None
+    return Desired(_text(org), bool(present), viewing, int(version), _text(reason)), bool(changed)
+
+
+class RedisPresenceStore:
+    """Presence shared by every process of a deployment through Redis."""
+
+    remote = True
+
+    def __init__(self, redis: Redis, *, prefix: str, process_id: str) -> None:
+        self._redis = redis
+        self._prefix = f"{prefix}:presence"
+        self._proc = process_id
+        self._epoch: str | None = None
+        self._touch = redis.register_script(lua.TOUCH)
+        self._leave = redis.register_script(lua.LEAVE)
+        self._streams = redis.register_script(lua.STREAMS)
+        self._settle = redis.register_script(lua.SETTLE)
+        self._seed = redis.register_script(lua.SEED)
+        self._maintain = redis.register_script(lua.MAINTAIN)
+
+    async def touch(
+        self, key: Key, *, org_id: str, now: float, ttl: float, viewing: Viewing | None
+    ) -> Desired | None:
+        vt, vi = viewing if viewing is not None else ("", "")
+        args = [self._prefix, *key, org_id, now, ttl, "1" if viewing else "0", vt, vi]
+        desired, changed = _desired(await self._touch(args=args))
+        return desired if changed else None
+
+    async def leave(self, key: Key, *, now: float) -> Desired | None:
+        desired, changed = _desired(await self._leave(args=[self._prefix, *key, now]))
+        return desired if changed else None
+
+    async def set_streams(
+        self, key: Key, *, org_id: str, count: int, now: float, grace: float
+    ) -> None:
+        args = [self._prefix, *key, org_id, self._proc, count, now, grace]
+        await self._streams(args=args)
+
+    async def settle(self, key: Key, *, now: float) -> tuple[Desired, bool]:
+        return _desired(await self._settle(args=[self._prefix, *key, now]))
+
+    async def due(self, *, now: float, limit: int) -> list[Key]:
+        members = await self._redis.zrangebyscore(
+            f"{self._prefix}:due", "-inf", now, start=0, num=limit
+        )
+        keys: list[Key] = []
+        for raw in members:
+            workspace_id, _, user_id = _text(raw).partition("|")
+            keys.append((workspace_id, user_id))
+        return keys
+
+    async def retry_later(self, key: Key, *, at: float) -> None:
+        await self._redis.zadd(f"{self._prefix}:due", {f"{key[0]}|{key[1]}": at})
+
+    async def seed(
+        self, key: Key, *, org_id: str, viewing: Viewing | None, version: int, until: float
+    ) -> None:
+        vt, vi = viewing if viewing is not None else ("", "")
+        await self._seed(args=[self._prefix, *key, org_id, vt, vi, version, until])
+
+    async def connections(self, workspace_id: str) -> dict[str, int]:
+        raw = await self._redis.hgetall(f"{self._prefix}:cn:{workspace_id}")
+        return {_text(user): int(count) for user, count in raw.items() if int(count) > 0}
+
+    async def maintain(self, *, now: float, lease: float, grace: float) -> bool:
+        args = [self._prefix, self._proc, now, lease, grace, secrets.token_hex(8)]
+        epoch, created = await self._maintain(args=args)
+        epoch = _text(epoch)
+        lost = bool(created) or (self._epoch is not None and epoch != self._epoch)
+        self._epoch = epoch
+        return lost
+
+    async def close(self) -> None:
+        return None
