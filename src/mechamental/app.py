@@ -16,6 +16,8 @@ from mechamental.errors import install_handlers
 from mechamental.middleware import RequestMiddleware
 from mechamental.openapi import install_openapi
 from mechamental.services import Component, Services
+from mechamental.sync.hub import sync_component
+from mechamental.sync.routes import router as sync_router
 from mechamental.workspaces.routes import router as workspaces_router
 
 ComponentFactory = Callable[[Services], Component | None]
@@ -33,7 +35,7 @@ def build_services(settings: Settings) -> Services:
 
 def component_factories() -> list[ComponentFactory]:
     """Background parts that run inside the API process, in start order."""
-    return [bucket_worker_factory]
+    return [sync_component, bucket_worker_factory]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,4 +71,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(workspaces_router)
+    app.include_router(sync_router)
     return app

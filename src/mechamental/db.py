@@ -180,6 +180,10 @@ def _sqlite_engine(url: str, *, writer: bool) -> Engine:
     return engine
 
 
+async def _no_reset(_conn: asyncpg.Connection) -> None:
+    """The read pool only runs plain SELECTs: skip asyncpg's per-release RESET ALL round trip."""
+
+
 class Database:
     """The service's database: transactions for writes, a cheap path for reads."""
 
@@ -234,7 +238,10 @@ class Database:
         if self._pool is None:
             dsn = make_url(self.url).set(drivername="postgresql")
             self._pool = await asyncpg.create_pool(
-                dsn.render_as_string(hide_password=False), min_size=1, max_size=self._pool_size
+                dsn.render_as_string(hide_password=False),
+                min_size=1,
+                max_size=self._pool_size,
+                reset=_no_reset,
             )
         return self._pool
 

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 
 class ErrorBody(BaseModel):
@@ -145,10 +146,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return Response(status_code=304, headers=exc.headers)
     error, message = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", str(exc.detail)))
     details: dict[str, Any] = {}
+    headers = exc.headers
     if exc.status_code == 404:
         details = {"resource_type": "route", "resource_id": request.url.path}
+    elif exc.status_code == 405:
+        # Starlette's Allow names only the first route that matched the path.
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     body = envelope(exc.status_code, error, message, details)
-    return Response(body, exc.status_code, exc.headers, media_type="application/json")
+    return Response(body, exc.status_code, headers, media_type="application/json")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this request's path."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

@@ -130,9 +130,11 @@ async def orphans(db: Database, settings: Settings) -> tuple[set[str], set[str]]
 
 
 @asynccontextmanager
-async def running_worker(db: Database, settings: Settings) -> AsyncIterator[BucketWorker]:
+async def running_worker(
+    db: Database, settings: Settings, *, concurrency: int = 16
+) -> AsyncIterator[BucketWorker]:
     """A bucket worker of our own (for apps started with `run_worker=False`)."""
-    worker = BucketWorker(db=db, settings=settings)
+    worker = BucketWorker(db=db, settings=settings, concurrency=concurrency)
     await worker.start()
     try:
         yield worker

@@ -120,7 +120,7 @@ async def test_name_taken_by_another_account_fails_clearly_and_is_never_deleted(
 
         await client.delete(f"{tenant.base}/{ws['workspace_id']}", headers=tenant.headers())
         rows = await wait_jobs(db_of(app), ws["workspace_id"], lambda r: r[-1]["status"] == "done")
-    assert "not tagged for workspace" in rows[-1]["last_error"]
+    assert rows[-1]["outcome"] == "not_ours" and "never ours" in rows[-1]["last_error"]
     assert name in {b["Name"] for b in other.list_buckets()["Buckets"]}
     other.delete_bucket(Bucket=name)
 

@@ -46,6 +46,16 @@ async def position(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
     return None if value is None else int(value)
 
 
+async def heads(conn: Conn, *, workspace_ids: list[str]) -> dict[str, int]:
+    """The last event number of each existing workspace among `workspace_ids`."""
+    rows = await conn.execute(
+        select(workspaces.c.workspace_id, workspaces.c.event_seq).where(
+            workspaces.c.workspace_id.in_(workspace_ids)
+        )
+    )
+    return {row.workspace_id: int(row.event_seq) for row in rows.all()}
+
+
 async def read_events(
     conn: Conn, *, workspace_id: str, after: int, upto: int | None = None, limit: int = 500
 ) -> list[Event]:

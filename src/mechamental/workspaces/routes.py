@@ -37,8 +37,12 @@ router = APIRouter(
 IfMatch = Annotated[
     str | None, Header(description="ETag from a previous read; 412 if the workspace changed")
 ]
-PRECONDITION: dict[int | str, dict[str, Any]] = {412: {"model": ErrorBody, "description": "If-Match did not match"}}
-TOO_LARGE: dict[int | str, dict[str, Any]] = {413: {"model": ErrorBody, "description": "Body over 64 KiB"}}
+PRECONDITION: dict[int | str, dict[str, Any]] = {
+    412: {"model": ErrorBody, "description": "If-Match did not match"}
+}
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorBody, "description": "Body over 64 KiB"}
+}
 
 
 def _org_must_match(org_id: str, given: str | None, loc: list[str | int]) -> None:

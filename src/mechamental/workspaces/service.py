@@ -93,25 +93,22 @@ class Page:
     has_more: bool
 
 
-async def _ensure_org(conn: Conn, org_id: str) -> None:
-    exists = (
-        await conn.execute(select(organizations.c.id).where(organizations.c.id == org_id))
-    ).first()
-    if exists is None:
-        # Orgs named by JWTs from an external issuer appear on first write.
-        await conn.execute(
-            insert(organizations).values(
-                id=org_id, name=org_id, created_at=utcnow(), workspace_count=0
-            )
-        )
+_COUNT_BY = (
+    update(organizations)
+    .where(organizations.c.id == bindparam("org_id"))
+    .values(workspace_count=organizations.c.workspace_count + bindparam("delta"))
+)
 
 
 async def _adjust_count(conn: Conn, org_id: str, delta: int) -> None:
-    await conn.execute(
-        update(organizations)
-        .where(organizations.c.id == org_id)
-        .values(workspace_count=organizations.c.workspace_count + delta)
-    )
+    result = await conn.execute(_COUNT_BY, {"org_id": org_id, "delta": delta})
+    if not result.rowcount:  # type: ignore[attr-defined]
+        # Orgs named by JWTs from an external issuer appear on their first workspace.
+        await conn.execute(
+            insert(organizations).values(
+                id=org_id, name=org_id, created_at=utcnow(), workspace_count=max(delta, 0)
+            )
+        )
 
 
 async def _replace_tags(conn: Conn, *, org_id: str, workspace_id: str, tags: list[str]) -> None:
@@ -121,6 +118,10 @@ async def _replace_tags(conn: Conn, *, org_id: str, workspace_id: str, tags: lis
             insert(workspace_tags),
             [{"workspace_id": workspace_id, "org_id": org_id, "tag": t} for t in tags],
         )
+
+
+# Built once: constructing a Core statement per call costs more than running it.
+_INSERT = insert(workspaces).returning(*API_COLUMNS)
 
 
 async def create_workspace(
@@ -136,34 +137,24 @@ async def create_workspace(
     workspace_id = new_id()
     now = utcnow()
     bucket = jobs.bucket_name(bucket_prefix, workspace_id)
-    await _ensure_org(conn, org_id)
-    row = (
-        (
-            await conn.execute(
-                insert(workspaces)
-                .values(
-                    workspace_id=workspace_id,
-                    org_id=org_id,
-                    name=values["name"],
-                    description=values.get("description"),
-                    owner_id=owner_id,
-                    subscription_plan_id=values.get("subscription_plan_id"),
-                    is_active=values.get("is_active", True),
-                    tags=values.get("tags", []),
-                    region=region,
-                    s3_bucket=bucket,
-                    bucket_status=BucketStatus.PENDING.value,
-                    version=1,
-                    event_seq=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(*API_COLUMNS)
-            )
-        )
-        .mappings()
-        .one()
-    )
+    params = {
+        "workspace_id": workspace_id,
+        "org_id": org_id,
+        "name": values["name"],
+        "description": values.get("description"),
+        "owner_id": owner_id,
+        "subscription_plan_id": values.get("subscription_plan_id"),
+        "is_active": values.get("is_active", True),
+        "tags": values.get("tags", []),
+        "region": region,
+        "s3_bucket": bucket,
+        "bucket_status": BucketStatus.PENDING.value,
+        "version": 1,
+        "event_seq": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    row = (await conn.execute(_INSERT, params)).mappings().one()
     if row["tags"]:
         await _replace_tags(conn, org_id=org_id, workspace_id=workspace_id, tags=row["tags"])
     await _adjust_count(conn, org_id, +1)

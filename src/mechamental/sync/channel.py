@@ -1,0 +1,211 @@
+"""A workspace's fan-out in this process: its position, recent frames and open streams.
+
+Frames arrive from the publisher (this process's commits) and the bus (other processes),
+possibly twice or out of order: the channel keeps the workspace's order by `seq`, drops
+duplicates, and reads any gap from the event log before going on. Each batch is joined
+and chunk-framed once and written to every up-to-date stream with one `transport.write`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from mechamental.sync.frames import Frame, chunk
+
+if TYPE_CHECKING:
+    from mechamental.sync.stream import Stream
+
+log = logging.getLogger("mechamental.sync.channel")
+DELETED = "workspace.deleted"
+ReadFrames = Callable[[str, int, int], Awaitable[list[Frame]]]
+
+
+class Channel:
+    """Fan-out of one workspace's events to this process's streams."""
+
+    def __init__(
+        self, *, workspace_id: str, read: ReadFrames, ring_size: int, on_empty: Callable[[], None]
+    ) -> None:
+        self.workspace_id = workspace_id
+        self.last_seq: int | None = None  # unknown until the first stream reads the log
+        self.ring: deque[Frame] = deque(maxlen=ring_size)
+        self.direct: dict[Stream, Callable[[bytes], None]] = {}
+        self.others: set[Stream] = set()
+        self.holds = 0
+        self.deleted = False
+        self._read = read
+        self._on_empty = on_empty
+        self._pending: dict[int, Frame] = {}
+        self._target = 0
+        self._fetch: asyncio.Task[None] | None = None
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._iterating = False
+        self._demoted: list[Stream] = []
+
+    @property
+    def size(self) -> int:
+        """Streams attached."""
+        return len(self.direct) + len(self.others)
+
+    # Ordering.
+    def start_at(self, seq: int) -> None:
+        """Set the position once it is known (the log was read after frames were awaited)."""
+        if self.last_seq is not None:
+            return
+        self.last_seq = seq
+        for old in [s for s in self._pending if s <= seq]:
+            del self._pending[old]
+        self._drain()
+
+    def offer(self, frame: Frame) -> None:
+        """A frame of this workspace: emitted in order, buffered, or dropped as a duplicate."""
+        if self.last_seq is not None and frame.seq <= self.last_seq:
+            return
+        if self.last_seq is not None and frame.seq == self.last_seq + 1 and self._fetch is None:
+            self._emit([frame])
+            self._drain()
+            return
+        self._pending[frame.seq] = frame
+        self._drain()
+
+    def catch_up(self, seq: int) -> None:
+        """The log holds events up to `seq`: read whatever this channel has not emitted."""
+        self._target = max(self._target, seq)
+        self._drain()
+
+    def _drain(self) -> None:
+        if self.last_seq is None or self._fetch is not None:
+            return
+        batch: list[Frame] = []
+        while (frame := self._pending.pop(self.last_seq + len(batch) + 1, None)) is not None:
+            batch.append(frame)
+        if batch:
+            self._emit(batch)
+        if self._pending:
+            self._target = max(self._target, max(self._pending))
+        if self._target > self.last_seq and not self.deleted:
+            self._fetch = asyncio.get_running_loop().create_task(self._read_gap())
+
+    async def _read_gap(self) -> None:
+        try:
+            while not self.deleted and self.last_seq is not None and self._target > self.last_seq:
+                frames = await self._read(self.workspace_id, self.last_seq, self._target)
+                if not frames or frames[0].seq != self.last_seq + 1:
+                    log.warning("event log gap in %s; closing streams", self.workspace_id)
+                    self.close_all()
+                    self.last_seq = self._target
+                    break
+                self._emit(frames)
+                for old in [s for s in self._pending if s <= self.last_seq]:
+                    del self._pending[old]
+        except Exception:
+            log.exception("reading the event log failed for %s", self.workspace_id)
+            self._fetch = None
+            asyncio.get_running_loop().call_later(0.5, self._drain)
+            return
+        self._fetch = None
+        self._drain()
+
+    async def reach(self, seq: int) -> None:
+        """Wait until this channel has emitted `seq`."""
+        if self.last_seq is not None and self.last_seq >= seq:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((seq, future))
+        self.catch_up(seq)
+        await future
+
+    # Fan-out.
+    def _emit(self, frames: list[Frame]) -> None:
+        self.ring.extend(frames)
+        self.last_seq = frames[-1].seq
+        plain = frames[0].data if len(frames) == 1 else b"".join(f.data for f in frames)
+        self.broadcast(plain)
+        if self._waiters:
+            ready = [w for w in self._waiters if w[0] <= self.last_seq]
+            self._waiters = [w for w in self._waiters if w[0] > self.last_seq]
+            for _, future in ready:
+                if not future.done():
+                    future.set_result(None)
+        if any(f.type == DELETED for f in frames):
+            self.deleted = True
+            self.close_all()
+
+    def broadcast(self, plain: bytes) -> None:
+        """Write SSE frames to every stream: encoded and framed once, one write each."""
+        data = self._write_direct(plain)
+        if self.others:
+            for stream in list(self.others):
+                stream.push(data if stream.transport is not None else plain)
+        self._apply_demotions()
+
+    def heartbeat(self, plain: bytes) -> None:
+        """Write a comment to every stream that is not behind (slow ones have data waiting)."""
+        self._write_direct(plain)
+        for stream in list(self.others):
+            if stream.transport is None:
+                stream.push(plain)
+        self._apply_demotions()
+
+    def _write_direct(self, plain: bytes) -> bytes:
+        data = chunk(plain)
+        self._iterating = True
+        try:
+            for write in self.direct.values():
+                write(data)
+        finally:
+            self._iterating = False
+        return data
+
+    def _apply_demotions(self) -> None:
+        # Streams that paused during the write above already have that data buffered.
+        if self._demoted:
+            for stream in self._demoted:
+                self._move_to_others(stream)
+            self._demoted.clear()
+
+    # Membership.
+    def add(self, stream: Stream) -> None:
+        """Attach a stream that is exactly at `last_seq`."""
+        stream.channel = self
+        if stream.transport is not None and not stream.paused:
+            self.direct[stream] = stream.write
+        else:
+            self.others.add(stream)
+
+    def remove(self, stream: Stream) -> None:
+        """Detach a stream (closed or dropped)."""
+        self.direct.pop(stream, None)
+        self.others.discard(stream)
+        if not self.size and not self.holds:
+            self._on_empty()
+
+    def demote(self, stream: Stream) -> None:
+        """A direct stream's client is slow: stop writing to it on the fast path."""
+        if self._iterating:
+            self._demoted.append(stream)
+        else:
+            self._move_to_others(stream)
+
+    def _move_to_others(self, stream: Stream) -> None:
+        if self.direct.pop(stream, None) is not None and not stream.closed:
+            self.others.add(stream)
+
+    def promote(self, stream: Stream) -> None:
+        """A slow client caught up: back to the fast path."""
+        if stream in self.others and stream.transport is not None and not stream.closed:
+            self.others.discard(stream)
+            self.direct[stream] = stream.write
+
+    def close_all(self, final: Callable[[Stream], bytes] | None = None) -> None:
+        """End every stream (after the frames `final` gives each, if any)."""
+        for stream in [*self.direct, *self.others]:
+            stream.finish(final(stream) if final else b"")
+        for _, future in self._waiters:
+            if not future.done():
+                future.cancel()
+        self._waiters.clear()

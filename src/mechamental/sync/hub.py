@@ -1,0 +1,229 @@
+"""The sync hub: this process's part of event fan-out and presence (a `Component`).
+
+It owns the channels (one per workspace with open streams here), the publisher that moves
+committed events out of the outbox, the bus to other processes (Redis) and the presence
+service, and runs their background loops: heartbeats, presence sweeps, orphan draining
+and retention pruning. `streaming` holds the per-stream request logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from mechamental.config import Settings
+from mechamental.db import Database
+from mechamental.services import Component, Services
+from mechamental.sync import announced, eventlog, outbox
+from mechamental.sync.bus import LocalBus, RedisBus
+from mechamental.sync.channel import Channel
+from mechamental.sync.clock import Clock
+from mechamental.sync.frames import HEARTBEAT, Frame, encode
+from mechamental.sync.options import SyncTuning
+from mechamental.sync.presence import PresenceService
+from mechamental.sync.presence_redis import RedisPresenceStore
+from mechamental.sync.presence_store import MemoryPresenceStore, PresenceStore
+from mechamental.sync.publisher import Publisher
+from mechamental.sync.stream import Stream
+
+log = logging.getLogger("mechamental.sync")
+EXTRAS_KEY = "sync"
+PRESENCE_MEMORY = timedelta(days=1)  # absent members' rows are kept this long
+
+
+def redis_client(url: str, tuning: SyncTuning) -> Redis:
+    """A Redis client whose pool never holds more than `redis_max_connections` + 1."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=tuning.redis_max_connections + 1,
+        timeout=tuning.redis_socket_timeout_seconds,
+        socket_timeout=tuning.redis_socket_timeout_seconds,
+        socket_connect_timeout=tuning.redis_socket_timeout_seconds,
+        health_check_interval=10,
+    )
+    return Redis(connection_pool=pool)
+
+
+class SyncHub(Component):
+    """Event streams and presence of this process."""
+
+    def __init__(self, services: Services, tuning: SyncTuning | None = None) -> None:
+        self.settings: Settings = services.settings
+        self.db: Database = services.db
+        self.tuning = tuning or SyncTuning()
+        self.clock = Clock()
+        self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.channels: dict[str, Channel] = {}
+        self.queued: set[Stream] = set()
+        self.redis: Redis | None = None
+        store: PresenceStore = MemoryPresenceStore()
+        self.bus: LocalBus | RedisBus = LocalBus()
+        if self.settings.redis_url:
+            self.redis = redis_client(self.settings.redis_url, self.tuning)
+            prefix = self.settings.redis_prefix
+            store = RedisPresenceStore(self.redis, prefix=prefix, process_id=self.process_id)
+            self.bus = RedisBus(self.redis, prefix=prefix)
+        self.presence = PresenceService(
+            db=self.db, store=store, clock=self.clock, settings=self.settings, tuning=self.tuning
+        )
+        self.publisher = Publisher(
+            db=self.db, bus=self.bus, deliver=self.deliver, clock=self.clock, tuning=self.tuning
+        )
+        self.stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # Lifecycle.
+    async def start(self) -> None:
+        """Publish leftovers, restore presence, start the background loops."""
+        outbox.add_listener(self.publisher.on_commit)
+        try:
+            await self.publisher.start()
+        except Exception:
+            log.warning("could not publish leftover events at start; will retry", exc_info=True)
+        if not self.bus.remote:
+            await self.presence.seed()  # members of the last run stay for the grace period
+        loops: list[Callable[[], Awaitable[None]]] = [
+            self.publisher.run,
+            lambda: self.bus.run(self.deliver, self._resync),
+            self.presence.run_flusher,
+            self._every(self.tuning.sweep_interval_seconds, self.presence.sweep, "presence sweep"),
+            self._every(self.settings.heartbeat_seconds, self._heartbeat, "heartbeat"),
+            self._every(self.tuning.prune_interval_seconds, self.prune, "retention"),
+        ]
+        self._tasks = [asyncio.create_task(loop()) for loop in loops]
+
+    async def stop(self) -> None:
+        """End every stream now, stop the loops, tell the store our streams are gone."""
+        self.stopping = True
+        for channel in list(self.channels.values()):
+            channel.close_all()
+        for stream in list(self.queued):
+            stream.finish()
+        outbox.remove_listener(self.publisher.on_commit)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.presence.flush(), timeout=1.0)
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    def _every(
+        self, seconds: float, work: Callable[[], Awaitable[Any]], name: str
+    ) -> Callable[[], Awaitable[None]]:
+        async def loop() -> None:
+            failing = False
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await work()
+                    failing = False
+                except Exception as exc:
+                    if not failing:
+                        log.warning("%s failed (%s); retrying", name, exc)
+                    failing = True
+
+        return loop
+
+    # Channels.
+    def channel(self, workspace_id: str) -> Channel:
+        """The workspace's channel, created (position unknown) if needed."""
+        channel = self.channels.get(workspace_id)
+        if channel is None:
+            channel = Channel(
+                workspace_id=workspace_id,
+                read=self.read_frames,
+                ring_size=self.tuning.ring_size,
+                on_empty=lambda: self._drop_channel(workspace_id),
+            )
+            self.channels[workspace_id] = channel
+        return channel
+
+    def _drop_channel(self, workspace_id: str) -> None:
+        channel = self.channels.get(workspace_id)
+        if channel is not None and not channel.size and not channel.holds:
+            del self.channels[workspace_id]
+
+    def release(self, channel: Channel) -> None:
+        """A stream that held the channel while it was being set up is done with it."""
+        channel.holds -= 1
+        if not channel.size and not channel.holds:
+            self._drop_channel(channel.workspace_id)
+
+    def deliver(self, frame: Frame) -> None:
+        """A committed event's frame, from this process or another."""
+        channel = self.channels.get(frame.workspace_id)
+        if channel is not None:
+            channel.offer(frame)
+
+    async def read_frames(self, workspace_id: str, after: int, upto: int) -> list[Frame]:
+        """Events `after < seq <= upto` of a workspace from the log, encoded."""
+        async with self.db.reader() as conn:
+            events = await eventlog.read_events(
+                conn, workspace_id=workspace_id, after=after, upto=upto
+            )
+        return [encode(event) for event in events]
+
+    def _resync(self) -> None:
+        """The bus (re)connected: channels read from the log whatever they may have missed."""
+        if self.channels:
+            asyncio.get_running_loop().create_task(self.resync())
+
+    async def resync(self) -> None:
+        """Bring every channel up to the log's head."""
+        ids = list(self.channels)
+        if not ids:
+            return
+        async with self.db.reader() as conn:
+            heads = await eventlog.heads(conn, workspace_ids=ids)
+        for workspace_id, seq in heads.items():
+            channel = self.channels.get(workspace_id)
+            if channel is not None:
+                channel.catch_up(seq)
+
+    # Loops.
+    async def _heartbeat(self) -> None:
+        for channel in list(self.channels.values()):
+            channel.heartbeat(HEARTBEAT)
+
+    async def prune(self) -> int:
+        """Apply event retention and forget long-absent members."""
+        total = 0
+        now = self.clock.utcnow()
+        while True:
+            async with self.db.transaction() as conn:
+                removed = await eventlog.prune(
+                    conn,
+                    now=now,
+                    keep_count=self.settings.event_retention_count,
+                    keep_seconds=self.settings.event_retention_seconds,
+                )
+                if not total:
+                    await announced.forget_absent(conn, now=now, older_than=PRESENCE_MEMORY)
+            total += removed
+            if removed < 5000:
+                return total
+
+
+def hub_of(services: Services) -> SyncHub:
+    """The running process's sync hub."""
+    hub: SyncHub = services.extras[EXTRAS_KEY]
+    return hub
+
+
+def sync_component(services: Services) -> Component:
+    """Component factory for `app.component_factories()`."""
+    hub = SyncHub(services)
+    services.extras[EXTRAS_KEY] = hub
+    return hub

@@ -1,0 +1,121 @@
+"""The outbox publisher: committed events to this process's channels and to the bus.
+
+After a commit, `on_commit` hands each event's frame to local channels at once and
+queues it for the bus. Rows stay `published = false` until the bus has them, so a
+process that dies in between leaves them for the next start, or for any other process
+once they are `orphan_after_seconds` old. Embedded (no bus) nothing is waiting on
+another process, so the flag is only cleared at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from mechamental.db import Database
+from mechamental.sync import eventlog
+from mechamental.sync.bus import LocalBus, RedisBus
+from mechamental.sync.clock import Clock
+from mechamental.sync.frames import Event, Frame, encode
+from mechamental.sync.options import SyncTuning
+
+log = logging.getLogger("mechamental.sync.publisher")
+
+
+class Publisher:
+    """Moves committed events out of the outbox."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bus: LocalBus | RedisBus,
+        deliver: Callable[[Frame], None],
+        clock: Clock,
+        tuning: SyncTuning,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.deliver = deliver
+        self.clock = clock
+        self.tuning = tuning
+        self._queue: list[Frame] = []
+        self._wake = asyncio.Event()
+        self._failing = False
+
+    def on_commit(self, event: Event) -> None:
+        """Outbox listener: an event just committed in this process."""
+        if not self.tuning.publish:
+            return
+        frame = encode(event)
+        asyncio.get_running_loop().call_soon(self.deliver, frame)
+        if self.bus.remote:
+            self._queue.append(frame)
+            self._wake.set()
+
+    async def start(self) -> None:
+        """Publish whatever an earlier run left behind."""
+        if not self.bus.remote:
+            async with self.db.transaction() as conn:
+                count = await eventlog.mark_all_published(conn)
+            if count:
+                log.info("cleared %d events left unpublished by an earlier run", count)
+            return
+        await self.drain(older_than=None)
+
+    async def run(self) -> None:
+        """Background loop: publish queued frames, and orphans from dead processes."""
+        interval = self.tuning.drain_interval_seconds
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if not self.bus.remote or not self.tuning.publish:
+                continue
+            try:
+                await self._publish_queued()
+                await self.drain(older_than=self.tuning.orphan_after_seconds)
+                if self._failing:
+                    log.info("publishing works again")
+                self._failing = False
+            except Exception as exc:
+                # The rows stay unpublished; the drain finds them once the bus is back.
+                if not self._failing:
+                    log.warning("publishing failed (%s); will retry from the outbox", exc)
+                self._failing = True
+                self._queue.clear()
+
+    async def _publish_queued(self) -> None:
+        while self._queue:
+            frames, self._queue = self._queue[:500], self._queue[500:]
+            await self.bus.publish(frames)
+            await self._mark(frames)
+
+    async def drain(self, *, older_than: float | None) -> int:
+        """Publish outbox rows nobody published (all, or only those older than a while)."""
+        total = 0
+        cutoff = None
+        if older_than is not None:
+            cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+        while True:
+            async with self.db.reader() as conn:
+                rows = await eventlog.unpublished(conn, committed_before=cutoff)
+            if not rows:
+                return total
+            frames = [encode(event) for _, event in rows]
+            for frame in frames:
+                self.deliver(frame)
+            await self.bus.publish(frames)
+            await self._mark(frames)
+            total += len(frames)
+            if len(rows) < 500:
+                return total
+
+    async def _mark(self, frames: list[Frame]) -> None:
+        keys = [(f.workspace_id, f.seq) for f in frames]
+        async with self.db.transaction() as conn:
+            await eventlog.mark_published(conn, keys=keys)

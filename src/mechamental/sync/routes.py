@@ -1,0 +1,155 @@
+"""HTTP endpoints of Workspace Sync: the event stream and presence."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from starlette.responses import Response
+
+from mechamental.auth.dependencies import PresenceWriter, SyncReader, require
+from mechamental.auth.permissions import Permission
+from mechamental.auth.principals import Principal
+from mechamental.errors import ERROR_RESPONSES, ResourceNotFound
+from mechamental.responses import json_response
+from mechamental.services import ServicesDep
+from mechamental.sync import eventlog, streaming
+from mechamental.sync.hub import SyncHub, hub_of
+from mechamental.sync.response import EventStreamResponse
+from mechamental.sync.schemas import PresenceList
+
+router = APIRouter(
+    prefix="/v1/orgs/{org_id}/workspaces/{workspace_id}/sync",
+    tags=["Workspace Sync"],
+    responses=ERROR_RESPONSES,
+)
+
+NULL_BODY = b"null"
+STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events: `retry:`, then `sync.connected`, then the "
+        "workspace's events (`id:`, `event:`, one-line JSON `data:`), heartbeat comments, and "
+        "`sync.timeout` after `timeout` seconds.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+NO_NUL = r"^[^\x00]+$"
+ResourceType = Annotated[
+    str,
+    Query(min_length=1, max_length=100, pattern=NO_NUL, description="Type of resource being viewed"),
+]
+ResourceId = Annotated[
+    str,
+    Query(min_length=1, max_length=200, pattern=NO_NUL, description="ID of resource being viewed"),
+]
+# Presence reads take the token from the Authorization header only (unlike the stream).
+PresenceReader = Annotated[Principal, Depends(require(Permission.SYNC_READ))]
+
+
+async def _require_workspace(hub: SyncHub, org_id: str, workspace_id: str) -> None:
+    if "\x00" in workspace_id:  # no id holds NUL, and PostgreSQL refuses to compare one
+        raise ResourceNotFound("workspace", workspace_id)
+    async with hub.db.reader() as conn:
+        found = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
+    if found is None:
+        raise ResourceNotFound("workspace", workspace_id)
+
+
+@router.get(
+    "/stream",
+    summary="Stream Workspace Events",
+    response_class=EventStreamResponse,
+    responses=STREAM_DOC,
+)
+async def stream_events(
+    org_id: str,
+    workspace_id: str,
+    principal: SyncReader,
+    services: ServicesDep,
+    timeout: Annotated[int, Query(ge=60, le=7200, description="Stream timeout in seconds")] = 3600,
+    last_event_id: Annotated[
+        str | None,
+        Query(max_length=64, description="Resume after this event id (as the Last-Event-ID header)"),
+    ] = None,
+    last_event_id_header: Annotated[
+        str | None,
+        Header(alias="last-event-id", description="Resume after this event id (EventSource)"),
+    ] = None,
+) -> Response:
+    """Live events of the workspace as Server-Sent Events, resumable with Last-Event-ID."""
+    hub = hub_of(services)
+    plan = await streaming.prepare(
+        hub,
+        org_id=org_id,
+        workspace_id=workspace_id,
+        user_id=principal.user_id,
+        last_event_id=last_event_id_header if last_event_id_header is not None else last_event_id,
+        timeout=timeout * hub.tuning.timeout_scale,
+    )
+    return EventStreamResponse(hub, plan)
+
+
+@router.post("/presence/join", summary="Announce Presence Join")
+async def presence_join(
+    org_id: str, workspace_id: str, principal: PresenceWriter, services: ServicesDep
+) -> Response:
+    """The caller is present (refreshes the presence TTL)."""
+    hub = hub_of(services)
+    await _require_workspace(hub, org_id, workspace_id)
+    await hub.presence.join(org_id=org_id, workspace_id=workspace_id, user_id=principal.user_id)
+    return Response(NULL_BODY, media_type="application/json")
+
+
+@router.post("/presence/leave", summary="Announce Presence Leave")
+async def presence_leave(
+    org_id: str, workspace_id: str, principal: PresenceWriter, services: ServicesDep
+) -> Response:
+    """The caller leaves (a quiet no-op if they were not present)."""
+    hub = hub_of(services)
+    await _require_workspace(hub, org_id, workspace_id)
+    await hub.presence.leave(org_id=org_id, workspace_id=workspace_id, user_id=principal.user_id)
+    return Response(NULL_BODY, media_type="application/json")
+
+
+@router.post("/presence/viewing", summary="Announce Presence Viewing")
+async def presence_viewing(
+    org_id: str,
+    workspace_id: str,
+    principal: PresenceWriter,
+    services: ServicesDep,
+    resource_type: ResourceType,
+    resource_id: ResourceId,
+) -> Response:
+    """The caller views a resource of the workspace (and is present)."""
+    hub = hub_of(services)
+    await _require_workspace(hub, org_id, workspace_id)
+    await hub.presence.view(
+        org_id=org_id,
+        workspace_id=workspace_id,
+        user_id=principal.user_id,
+        viewing=(resource_type, resource_id),
+    )
+    return Response(NULL_BODY, media_type="application/json")
+
+
+@router.get("/presence", summary="List Present Members", response_model=PresenceList)
+async def presence_list(
+    org_id: str,
+    workspace_id: str,
+    principal: PresenceReader,
+    services: ServicesDep,
+    resource_type: Annotated[
+        str | None, Query(max_length=100, description="Only members viewing this type")
+    ] = None,
+    resource_id: Annotated[
+        str | None, Query(max_length=200, description="Only members viewing this resource")
+    ] = None,
+) -> Response:
+    """Who is present (one entry per user, with their open streams and viewed resource)."""
+    hub = hub_of(services)
+    await _require_workspace(hub, org_id, workspace_id)
+    async with hub.db.reader() as conn:
+        members = await hub.presence.members(
+            conn, workspace_id=workspace_id, resource_type=resource_type, resource_id=resource_id
+        )
+    return json_response({"members": members})

@@ -1,0 +1,190 @@
+"""One open event stream: a direct transport writer, or a queue drained by ASGI sends.
+
+A direct stream is the fast path: its channel calls `transport.write` with a chunk encoded
+once for every stream. While the client is slow (the transport paused writing) chunks
+wait in a short list instead; a stream with more than `limit` waiting is cut off (the
+client resumes with Last-Event-ID). A queued stream is the fallback for servers without
+the transport extension: frames wait for the endpoint's ASGI send loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from mechamental.sync.frames import LAST_CHUNK, chunk
+
+if TYPE_CHECKING:
+    from mechamental.sync.channel import Channel
+
+
+class Stream:
+    """An open stream of one user on one workspace."""
+
+    __slots__ = (
+        "channel",
+        "closed",
+        "done",
+        "limit",
+        "on_close",
+        "org_id",
+        "overflowed",
+        "paused",
+        "pending",
+        "timer",
+        "transport",
+        "user_id",
+        "writable",
+        "write",
+    )
+
+    def __init__(
+        self,
+        *,
+        org_id: str,
+        user_id: str,
+        limit: int,
+        on_close: Callable[[Stream], None],
+    ) -> None:
+        self.org_id = org_id
+        self.user_id = user_id
+        self.channel: Channel | None = None
+        self.transport: asyncio.Transport | None = None
+        self.write: Callable[[bytes], None] = self._enqueue
+        self.paused = False
+        self.pending: list[bytes] = []
+        self.closed = False
+        self.overflowed = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.done: asyncio.Future[None] | None = None
+        self.writable: asyncio.Event | None = None
+        self.on_close = on_close
+        self.limit = limit
+
+    # Setup.
+    def use_transport(self, transport: asyncio.Transport) -> None:
+        """Write straight to `transport` (chunked framing is ours from now on)."""
+        self.transport = transport
+        self.write = transport.write
+
+    def use_queue(self) -> None:
+        """Fallback: chunks wait for the endpoint's send loop."""
+        loop = asyncio.get_running_loop()
+        self.done = loop.create_future()
+        self.writable = asyncio.Event()
+
+    @property
+    def direct(self) -> bool:
+        """Whether writes go straight to the transport."""
+        return self.transport is not None
+
+    # Writing.
+    def send(self, frames: bytes) -> None:
+        """Write SSE frames to this stream alone (framed as a chunk when direct)."""
+        if self.closed or not frames:
+            return
+        if self.transport is None:
+            self._enqueue(frames)
+        elif self.paused:
+            self.push(chunk(frames))
+        else:
+            self.write(chunk(frames))
+
+    def push(self, data: bytes) -> None:
+        """Keep `data` (a chunk when direct) until the client catches up; cut off past the limit."""
+        if self.closed:
+            return
+        if self.transport is None:
+            self._enqueue(data)
+            return
+        self.pending.append(data)
+        if len(self.pending) > self.limit:
+            self.overflow()
+
+    def _enqueue(self, data: bytes) -> None:
+        self.pending.append(data)
+        if len(self.pending) > self.limit:
+            self.overflow()
+        elif self.writable is not None:
+            self.writable.set()
+
+    def take_pending(self) -> bytes:
+        """Everything waiting, as one payload of frames (queued streams)."""
+        data = b"".join(self.pending)
+        self.pending = []
+        return data
+
+    # Flow control from the protocol.
+    def pause_writing(self) -> None:
+        """The client is not keeping up."""
+        if not self.paused and not self.closed:
+            self.paused = True
+            if self.channel is not None:
+                self.channel.demote(self)
+
+    def resume_writing(self) -> None:
+        """The client caught up: flush what waited and return to the fast path."""
+        if not self.paused or self.closed or self.transport is None:
+            return
+        self.paused = False
+        if self.pending:
+            data = b"".join(self.pending)
+            self.pending = []
+            self.transport.write(data)
+        if not self.paused and self.channel is not None:
+            self.channel.promote(self)
+        if self.writable is not None:
+            self.writable.set()
+
+    async def wait_writable(self) -> None:
+        """Wait until the client reads again (or the stream ends)."""
+        while self.paused and not self.closed:
+            if self.writable is None:
+                self.writable = asyncio.Event()
+            self.writable.clear()
+            await self.writable.wait()
+
+    # Endings.
+    def overflow(self) -> None:
+        """Too far behind: drop the connection; the client resumes from its last id."""
+        self.overflowed = True
+        self.pending = []
+        if self.transport is not None:
+            self.transport.abort()
+        self._close()
+
+    def finish(self, final: bytes = b"") -> None:
+        """End the response after `final` (SSE frames, unframed)."""
+        if self.closed:
+            return
+        if self.transport is not None:
+            if self.paused:  # a stuck client would hold the connection open: cut it
+                self.transport.abort()
+            else:
+                self.transport.write((chunk(final) if final else b"") + LAST_CHUNK)
+                self.transport.close()
+        elif final:
+            self.pending.append(final)
+        self._close()
+
+    def connection_lost(self) -> None:
+        """The client went away."""
+        self._close()
+
+    def shutdown(self) -> None:
+        """The server is stopping."""
+        self.finish()
+
+    def _close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.writable is not None:
+            self.writable.set()
+        if self.done is not None and not self.done.done():
+            self.done.set_result(None)
+        self.on_close(self)
