@@ -117,7 +117,7 @@ def assert_workspace(ws: dict[str, Any]) -> None:
     """One workspace in the reference's shape."""
     assert set(ws) == WORKSPACE_FIELDS, set(ws) ^ WORKSPACE_FIELDS
     assert isinstance(ws["workspace_id"], str) and ws["workspace_id"]
-    assert isinstance(ws["name"], str) and ws["name"] == ws["name"].strip()
+    assert isinstance(ws["name"], str) and ws["name"] == ws["name"].strip(" \t\n\r\x0b\x0c")
     assert ws["description"] is None or isinstance(ws["description"], str)
     assert isinstance(ws["owner_id"], str) and ws["owner_id"]
     assert ws["subscription_plan_id"] is None or isinstance(ws["subscription_plan_id"], str)

@@ -249,3 +249,13 @@ async def test_unsafe_request_ids_are_replaced(client: httpx.AsyncClient, bad: s
     value = response.headers["x-request-id"]
     assert value != bad
     assert re.fullmatch(r"[A-Za-z0-9._:-]{8,128}", value)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", ""])
+async def test_non_json_bodies_that_are_not_utf8_are_422(
+    client: httpx.AsyncClient, tenant: Tenant, content_type: str
+) -> None:
+    headers = {**tenant.headers(), "Content-Type": content_type}
+    response = await client.post(tenant.base, content=b"\x80\xff{", headers=headers)
+    assert_422(response, ["body"])
+    assert await total(client, tenant) == 0

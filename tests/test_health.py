@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
-import pytest
 
-from tests.conftest import make_settings
+from mechamental.migrations import upgrade
+from tests.conftest import PG_ADMIN_DSN, make_settings
 from tests.helpers import assert_envelope, running_app
 
 
@@ -34,20 +37,30 @@ async def test_probes_need_no_token(client: httpx.AsyncClient) -> None:
         assert response.status_code == 200
 
 
-@pytest.mark.parametrize("kind", ["postgres", "sqlite"])
-async def test_readyz_is_503_when_the_database_is_unreachable(
-    tmp_path: Path, kind: str
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def test_readyz_is_503_when_the_database_goes_away(
+    postgres_database_url: str, tmp_path: Path
 ) -> None:
-    if kind == "postgres":
-        url = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
-    else:
-        blocker = tmp_path / "not-a-dir"
-        blocker.write_text("a file where the database directory should be")
-        url = f"sqlite:///{tmp_path / 'missing'/ 'sub'}/../../not-a-dir/x/db.sqlite"
-        url = f"sqlite:///{tmp_path}"  # a directory: SQLite cannot open it as a database
-    async with running_app(make_settings(url, tmp_path)) as (_, c):
-        ready = await c.get("/readyz")
-        body = assert_envelope(ready, 503, "SERVICE_UNAVAILABLE", {})
-        for leak in ("127.0.0.1", "Connect", "Errno", "sqlite3", "OperationalError"):
-            assert leak not in body["message"]
-        assert (await c.get("/healthz")).status_code == 200
+    """PostgreSQL only: an embedded SQLite file cannot become unreachable under a running app."""
+    name = f"mm_ready_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    try:
+        url = postgres_database_url.rsplit("/", 1)[0] + f"/{name}"
+        await asyncio.to_thread(upgrade, url)
+        async with running_app(make_settings(url, tmp_path)) as (_, c):
+            assert (await c.get("/readyz")).status_code == 200
+            await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+            ready = await c.get("/readyz")
+            body = assert_envelope(ready, 503, "SERVICE_UNAVAILABLE", {})
+            for leak in ("127.0.0.1", name, "Errno", "asyncpg", "does not exist"):
+                assert leak not in body["message"]
+            assert (await c.get("/healthz")).status_code == 200
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -120,7 +120,8 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        # httptools, extended so event streams write straight to their transports.
+        http="mechamental.sync.protocol:SyncHttpToolsProtocol",
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,

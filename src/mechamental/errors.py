@@ -166,14 +166,19 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
+# A non-JSON body is echoed as `input` bytes, which need not be UTF-8.
+_LENIENT_BYTES: dict[Any, Any] = {bytes: lambda value: value.decode("utf-8", "replace")}
+
+
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     """FastAPI's own 422 body, encoded so that no client input can break the encoding.
 
     FastAPI's default handler fails (a 500) when the echoed `input` holds NaN/Infinity or a
-    lone surrogate, both of which Python's JSON parser accepts in a request body.
+    lone surrogate, both of which Python's JSON parser accepts in a request body, or bytes
+    that are not UTF-8.
     """
     assert isinstance(exc, RequestValidationError)
-    content = {"detail": jsonable_encoder(exc.errors())}
+    content = {"detail": jsonable_encoder(exc.errors(), custom_encoder=_LENIENT_BYTES)}
     try:
         body = orjson.dumps(content)  # NaN and Infinity become null
     except orjson.JSONEncodeError:  # lone surrogates or huge integers: ASCII-escaped JSON

@@ -40,4 +40,11 @@ def query_model(model: type[M]) -> tuple[Callable[[Request], Awaitable[M]], dict
         }
         for name, prop in schema["properties"].items()
     ]
-    return dependency, {"parameters": parameters}
+    # FastAPI documents 422 only for parameters it parses itself; these can be 422 too.
+    invalid = {
+        "description": "Validation Error",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+        },
+    }
+    return dependency, {"parameters": parameters, "responses": {"422": invalid}}

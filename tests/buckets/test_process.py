@@ -6,6 +6,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,10 @@ from fastapi import FastAPI
 from tests.buckets.faults import FaultProxy
 from tests.buckets.helpers import create, db_of, statuses, wait_jobs, wait_status
 from tests.conftest import Tenant
+from typer.testing import CliRunner, Result
+
+from mechamental.cli import app as main_app
+from mechamental.config import get_settings
 
 MECHAMENTAL = str(Path(sys.executable).with_name("mechamental"))
 
@@ -26,11 +31,20 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-async def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `mechamental ARGS` to completion (off the event loop)."""
-    return await asyncio.to_thread(
-        subprocess.run, [MECHAMENTAL, *args], env=env, capture_output=True, text=True, timeout=60
-    )
+@pytest.fixture
+def cli_env(worker_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The test's settings in the environment, as the `mechamental` command reads them."""
+    for name, value in worker_env.items():
+        if name.startswith("MECHAMENTAL_"):
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+async def cli(*args: str) -> Result:
+    """Run `mechamental ARGS` through Typer, in a thread (it runs its own event loop)."""
+    return await asyncio.to_thread(CliRunner().invoke, main_app, list(args))
 
 
 @pytest.mark.bucket_settings(run_worker=False, bucket_lease_seconds=1.5)
@@ -75,7 +89,7 @@ async def test_operator_lists_and_retries_failed_buckets(
     app: FastAPI,
     client: httpx.AsyncClient,
     tenant: Tenant,
-    worker_env: dict[str, str],
+    cli_env: None,
     s3: Any,
 ) -> None:
     proxy.fail(lambda op: op.name in ("CreateBucket", "DeleteBucket"), 503, "SlowDown")
@@ -84,16 +98,16 @@ async def test_operator_lists_and_retries_failed_buckets(
     for ws in (doomed, kept):
         await wait_status(client, tenant, ws["workspace_id"], "failed")
     proxy.clear_failures()
-    retried = await cli(worker_env, "buckets", "retry", kept["workspace_id"])
-    assert retried.returncode == 0 and "provisioning queued" in retried.stdout
+    retried = await cli("buckets", "retry", kept["workspace_id"])
+    assert retried.exit_code == 0 and "provisioning queued" in retried.stdout
     await wait_status(client, tenant, kept["workspace_id"], "active")
 
     proxy.fail(lambda op: op.name == "DeleteBucket", 503, "SlowDown")
     await client.delete(f"{tenant.base}/{kept['workspace_id']}", headers=tenant.headers())
     await wait_jobs(db_of(app), kept["workspace_id"], lambda r: r[-1]["status"] == "failed")
 
-    listed = await cli(worker_env, "buckets", "status")
-    assert listed.returncode == 0, listed.stderr
+    listed = await cli("buckets", "status")
+    assert listed.exit_code == 0, listed.output
     lines = {line.split("\t")[0]: line.split("\t") for line in listed.stdout.splitlines()[1:]}
     assert (
         lines[doomed["workspace_id"]][3] == "failed"
@@ -102,11 +116,11 @@ async def test_operator_lists_and_retries_failed_buckets(
     assert lines[kept["workspace_id"]][3] == "delete_failed"
 
     proxy.clear_failures()
-    again = await cli(worker_env, "buckets", "retry", kept["workspace_id"])
-    assert again.returncode == 0 and "removal" in again.stdout
+    again = await cli("buckets", "retry", kept["workspace_id"])
+    assert again.exit_code == 0 and "removal" in again.stdout
     rows = await wait_jobs(db_of(app), kept["workspace_id"], lambda r: r[-1]["status"] == "done")
     assert statuses(rows) == [("provision", "failed"), ("provision", "done"), ("delete", "done")]
     assert kept["s3_bucket"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
 
-    unknown = await cli(worker_env, "buckets", "retry", "no-such-workspace")
-    assert unknown.returncode == 1 and "no workspace" in unknown.stderr
+    unknown = await cli("buckets", "retry", "no-such-workspace")
+    assert unknown.exit_code == 1 and "no workspace" in unknown.stderr

@@ -44,8 +44,10 @@ async def test_delete_while_provisioning_waits_for_it_then_removes_the_bucket(
     s3: Any,
     settings: Settings,
 ) -> None:
-    proxy.hold(lambda op: op.name == "CreateBucket")
+    held: dict[str, str] = {}
+    proxy.hold(lambda op: op.name == "CreateBucket" and op.bucket == held.get("name", op.bucket))
     ws = await create(client, tenant, region="eu-west-1")
+    held["name"] = ws["s3_bucket"]  # from now on only this bucket's creation is held
     await asyncio.to_thread(proxy.wait_held)  # the worker is inside CreateBucket now
     assert (await get(client, tenant, ws["workspace_id"])).json()["bucket_status"] == (
         "provisioning"
@@ -53,6 +55,12 @@ async def test_delete_while_provisioning_waits_for_it_then_removes_the_bucket(
 
     gone = await client.delete(f"{tenant.base}/{ws['workspace_id']}", headers=tenant.headers())
     assert gone.status_code == 200
+    # A workspace created after the delete gets its bucket: the worker has polled since,
+    # and jobs are claimed oldest-due first, so the delete job was passed over on purpose.
+    later = await create(client, tenant)
+    await wait_status(client, tenant, later["workspace_id"], "active")
+    waiting = await job_rows(db_of(app), ws["workspace_id"])
+    assert statuses(waiting) == [("provision", "running"), ("delete", "queued")]
     proxy.release()
 
     rows = await wait_jobs(db_of(app), ws["workspace_id"], _all_final)

@@ -134,12 +134,16 @@ async def every_present(conn: Conn, *, limit: int = 100_000) -> list[Any]:
 
 async def forget_absent(conn: Conn, *, now: datetime, older_than: timedelta) -> int:
     """Drop long-absent members' rows (kept a while so stale updates stay recognisable)."""
-    gone = ~select(workspaces.c.workspace_id).where(
-        workspaces.c.workspace_id == pm.c.workspace_id
-    ).exists()
-    result = await conn.execute(
-        delete(pm).where(
-            or_(gone, pm.c.present.is_(False)), pm.c.updated_at < now - older_than
-        )
+    gone = (
+        ~select(workspaces.c.workspace_id)
+        .where(workspaces.c.workspace_id == pm.c.workspace_id)
+        .exists()
     )
-    return int(result.rowcount or 0)
+    result = await conn.execute(
+        delete(pm).where(or_(gone, pm.c.present.is_(False)), pm.c.updated_at < now - older_than)
+    )
+    return _rowcount(result)
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -8,6 +8,7 @@ channel that sees a gap, reads what it missed from the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -84,7 +85,5 @@ class RedisBus:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
-                try:
-                    await pubsub.aclose()
-                except (RedisError, OSError):
-                    pass
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -111,7 +111,7 @@ async def mark_all_published(conn: Conn) -> int:
     result = await conn.execute(
         update(events).where(events.c.published.is_(False)).values(published=True)
     )
-    return int(result.rowcount or 0)
+    return _rowcount(result)
 
 
 async def prune(conn: Conn, *, now: datetime, keep_count: int, keep_seconds: float) -> int:
@@ -121,9 +121,11 @@ async def prune(conn: Conn, *, now: datetime, keep_count: int, keep_seconds: flo
         .where(workspaces.c.workspace_id == events.c.workspace_id)
         .scalar_subquery()
     )
-    gone = ~select(workspaces.c.workspace_id).where(
-        workspaces.c.workspace_id == events.c.workspace_id
-    ).exists()
+    gone = (
+        ~select(workspaces.c.workspace_id)
+        .where(workspaces.c.workspace_id == events.c.workspace_id)
+        .exists()
+    )
     doomed = (
         select(events.c.id)
         .where(
@@ -134,4 +136,8 @@ async def prune(conn: Conn, *, now: datetime, keep_count: int, keep_seconds: flo
         .limit(5000)
     )
     result = await conn.execute(delete(events).where(events.c.id.in_(doomed)))
-    return int(result.rowcount or 0)
+    return _rowcount(result)
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -91,9 +91,9 @@ class SyncHub(Component):
             log.warning("could not publish leftover events at start; will retry", exc_info=True)
         if not self.bus.remote:
             await self.presence.seed()  # members of the last run stay for the grace period
-        loops: list[Callable[[], Awaitable[None]]] = [
+        loops: list[Callable[[], Coroutine[Any, Any, None]]] = [
             self.publisher.run,
-            lambda: self.bus.run(self.deliver, self._resync),
+            self._run_bus,
             self.presence.run_flusher,
             self._every(self.tuning.sweep_interval_seconds, self.presence.sweep, "presence sweep"),
             self._every(self.settings.heartbeat_seconds, self._heartbeat, "heartbeat"),
@@ -119,9 +119,12 @@ class SyncHub(Component):
         if self.redis is not None:
             await self.redis.aclose()
 
+    async def _run_bus(self) -> None:
+        await self.bus.run(self.deliver, self._resync)
+
     def _every(
         self, seconds: float, work: Callable[[], Awaitable[Any]], name: str
-    ) -> Callable[[], Awaitable[None]]:
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
         async def loop() -> None:
             failing = False
             while True:

@@ -19,7 +19,9 @@ from mechamental.types import UTCDateTime
 events = Table(
     "events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("org_id", String(64), nullable=False),
     Column("workspace_id", String(36), nullable=False),
     # Position in the workspace's total order, handed out under the workspace row lock.

@@ -53,9 +53,7 @@ class PresenceService:
         """Announce the user (again): refreshes the TTL; `presence.joined` if they were absent."""
         await self._touch(org_id, (workspace_id, user_id), None)
 
-    async def view(
-        self, *, org_id: str, workspace_id: str, user_id: str, viewing: Viewing
-    ) -> None:
+    async def view(self, *, org_id: str, workspace_id: str, user_id: str, viewing: Viewing) -> None:
         """The user views a resource (and is present); `presence.viewing` if it changed."""
         await self._touch(org_id, (workspace_id, user_id), viewing)
 

@@ -37,7 +37,9 @@ end
 """
 
 # ARGV: P ws user org now ttl hasview vt vi
-TOUCH = PRELUDE + """
+TOUCH = (
+    PRELUDE
+    + """
 local now, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
 local m = load()
 m.o = ARGV[4]
@@ -53,9 +55,12 @@ save(m)
 schedule(m)
 return reply(m, now, changed)
 """
+)
 
 # ARGV: P ws user now
-LEAVE = PRELUDE + """
+LEAVE = (
+    PRELUDE
+    + """
 local now = tonumber(ARGV[4])
 local m = load()
 if not m.j then return reply(m, now, false) end
@@ -66,9 +71,12 @@ local out = reply(m, now, true)
 if m.n == 0 then redis.call('DEL', u) else save(m) end
 return out
 """
+)
 
 # ARGV: P ws user org proc count now grace
-STREAMS = PRELUDE + """
+STREAMS = (
+    PRELUDE
+    + """
 local proc, count, now, grace = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local old = tonumber(redis.call('HGET', u, 'c:' .. proc) or '0')
 if old == count then return 0 end
@@ -96,9 +104,12 @@ save(m)
 schedule(m)
 return 1
 """
+)
 
 # ARGV: P ws user now
-SETTLE = PRELUDE + """
+SETTLE = (
+    PRELUDE
+    + """
 local now = tonumber(ARGV[4])
 local m = load()
 if not m.exists then
@@ -121,9 +132,12 @@ else
 end
 return out
 """
+)
 
 # ARGV: P ws user org vt vi version until
-SEED = PRELUDE + """
+SEED = (
+    PRELUDE
+    + """
 local m = load()
 if m.j then return 0 end
 m.o, m.j, m.vt, m.vi, m.t = ARGV[4], true, ARGV[5], ARGV[6], tonumber(ARGV[8])
@@ -132,6 +146,7 @@ save(m)
 schedule(m)
 return 1
 """
+)
 
 # ARGV: P proc now lease grace new_epoch  -> {epoch, created}
 MAINTAIN = """

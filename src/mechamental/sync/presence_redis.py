@@ -42,7 +42,8 @@ class RedisPresenceStore:
         self, key: Key, *, org_id: str, now: float, ttl: float, viewing: Viewing | None
     ) -> Desired | None:
         vt, vi = viewing if viewing is not None else ("", "")
-        args = [self._prefix, *key, org_id, now, ttl, "1" if viewing else "0", vt, vi]
+        args: list[str | float] = [self._prefix, *key, org_id, now, ttl, "1" if viewing else "0"]
+        args += [vt, vi]
         desired, changed = _desired(await self._touch(args=args))
         return desired if changed else None
 
@@ -53,7 +54,7 @@ class RedisPresenceStore:
     async def set_streams(
         self, key: Key, *, org_id: str, count: int, now: float, grace: float
     ) -> None:
-        args = [self._prefix, *key, org_id, self._proc, count, now, grace]
+        args: list[str | float] = [self._prefix, *key, org_id, self._proc, count, now, grace]
         await self._streams(args=args)
 
     async def settle(self, key: Key, *, now: float) -> tuple[Desired, bool]:
@@ -83,7 +84,8 @@ class RedisPresenceStore:
         return {_text(user): int(count) for user, count in raw.items() if int(count) > 0}
 
     async def maintain(self, *, now: float, lease: float, grace: float) -> bool:
-        args = [self._prefix, self._proc, now, lease, grace, secrets.token_hex(8)]
+        args: list[str | float] = [self._prefix, self._proc, now, lease, grace]
+        args.append(secrets.token_hex(8))
         epoch, created = await self._maintain(args=args)
         epoch = _text(epoch)
         lost = bool(created) or (self._epoch is not None and epoch != self._epoch)

@@ -10,6 +10,7 @@ another process, so the flag is only cleared at start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -69,10 +70,8 @@ class Publisher:
         """Background loop: publish queued frames, and orphans from dead processes."""
         interval = self.tuning.drain_interval_seconds
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
-            except TimeoutError:
-                pass
             self._wake.clear()
             if not self.bus.remote or not self.tuning.publish:
                 continue

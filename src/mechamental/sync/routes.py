@@ -7,12 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query
 from starlette.responses import Response
 
-from mechamental.auth.dependencies import PresenceWriter, SyncReader, require
+from mechamental.auth.dependencies import Caller, PresenceWriter, SyncReader, require
 from mechamental.auth.permissions import Permission
-from mechamental.auth.principals import Principal
 from mechamental.errors import ERROR_RESPONSES, ResourceNotFound
 from mechamental.responses import json_response
-from mechamental.services import ServicesDep
 from mechamental.sync import eventlog, streaming
 from mechamental.sync.hub import SyncHub, hub_of
 from mechamental.sync.response import EventStreamResponse
@@ -36,14 +34,16 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
 NO_NUL = r"^[^\x00]+$"
 ResourceType = Annotated[
     str,
-    Query(min_length=1, max_length=100, pattern=NO_NUL, description="Type of resource being viewed"),
+    Query(
+        min_length=1, max_length=100, pattern=NO_NUL, description="Type of resource being viewed"
+    ),
 ]
 ResourceId = Annotated[
     str,
     Query(min_length=1, max_length=200, pattern=NO_NUL, description="ID of resource being viewed"),
 ]
 # Presence reads take the token from the Authorization header only (unlike the stream).
-PresenceReader = Annotated[Principal, Depends(require(Permission.SYNC_READ))]
+PresenceReader = Annotated[Caller, Depends(require(Permission.SYNC_READ))]
 
 
 async def _require_workspace(hub: SyncHub, org_id: str, workspace_id: str) -> None:
@@ -58,18 +58,19 @@ async def _require_workspace(hub: SyncHub, org_id: str, workspace_id: str) -> No
 @router.get(
     "/stream",
     summary="Stream Workspace Events",
-    response_class=EventStreamResponse,
+    response_model=None,
     responses=STREAM_DOC,
 )
 async def stream_events(
     org_id: str,
     workspace_id: str,
-    principal: SyncReader,
-    services: ServicesDep,
-    timeout: Annotated[int, Query(ge=60, le=7200, description="Stream timeout in seconds")] = 3600,
+    caller: SyncReader,
+    timeout: Annotated[  # noqa: ASYNC109  (the reference's name for the stream's lifetime)
+        int, Query(ge=60, le=7200, description="Stream timeout in seconds")
+    ] = 3600,
     last_event_id: Annotated[
         str | None,
-        Query(max_length=64, description="Resume after this event id (as the Last-Event-ID header)"),
+        Query(max_length=64, description="Resume after this event id (like Last-Event-ID)"),
     ] = None,
     last_event_id_header: Annotated[
         str | None,
@@ -77,37 +78,33 @@ async def stream_events(
     ] = None,
 ) -> Response:
     """Live events of the workspace as Server-Sent Events, resumable with Last-Event-ID."""
-    hub = hub_of(services)
+    hub = hub_of(caller.services)
     plan = await streaming.prepare(
         hub,
         org_id=org_id,
         workspace_id=workspace_id,
-        user_id=principal.user_id,
+        user_id=caller.user_id,
         last_event_id=last_event_id_header if last_event_id_header is not None else last_event_id,
-        timeout=timeout * hub.tuning.timeout_scale,
+        lifetime=timeout * hub.tuning.timeout_scale,
     )
     return EventStreamResponse(hub, plan)
 
 
 @router.post("/presence/join", summary="Announce Presence Join")
-async def presence_join(
-    org_id: str, workspace_id: str, principal: PresenceWriter, services: ServicesDep
-) -> Response:
+async def presence_join(org_id: str, workspace_id: str, caller: PresenceWriter) -> Response:
     """The caller is present (refreshes the presence TTL)."""
-    hub = hub_of(services)
+    hub = hub_of(caller.services)
     await _require_workspace(hub, org_id, workspace_id)
-    await hub.presence.join(org_id=org_id, workspace_id=workspace_id, user_id=principal.user_id)
+    await hub.presence.join(org_id=org_id, workspace_id=workspace_id, user_id=caller.user_id)
     return Response(NULL_BODY, media_type="application/json")
 
 
 @router.post("/presence/leave", summary="Announce Presence Leave")
-async def presence_leave(
-    org_id: str, workspace_id: str, principal: PresenceWriter, services: ServicesDep
-) -> Response:
+async def presence_leave(org_id: str, workspace_id: str, caller: PresenceWriter) -> Response:
     """The caller leaves (a quiet no-op if they were not present)."""
-    hub = hub_of(services)
+    hub = hub_of(caller.services)
     await _require_workspace(hub, org_id, workspace_id)
-    await hub.presence.leave(org_id=org_id, workspace_id=workspace_id, user_id=principal.user_id)
+    await hub.presence.leave(org_id=org_id, workspace_id=workspace_id, user_id=caller.user_id)
     return Response(NULL_BODY, media_type="application/json")
 
 
@@ -115,18 +112,17 @@ async def presence_leave(
 async def presence_viewing(
     org_id: str,
     workspace_id: str,
-    principal: PresenceWriter,
-    services: ServicesDep,
+    caller: PresenceWriter,
     resource_type: ResourceType,
     resource_id: ResourceId,
 ) -> Response:
     """The caller views a resource of the workspace (and is present)."""
-    hub = hub_of(services)
+    hub = hub_of(caller.services)
     await _require_workspace(hub, org_id, workspace_id)
     await hub.presence.view(
         org_id=org_id,
         workspace_id=workspace_id,
-        user_id=principal.user_id,
+        user_id=caller.user_id,
         viewing=(resource_type, resource_id),
     )
     return Response(NULL_BODY, media_type="application/json")
@@ -136,8 +132,7 @@ async def presence_viewing(
 async def presence_list(
     org_id: str,
     workspace_id: str,
-    principal: PresenceReader,
-    services: ServicesDep,
+    caller: PresenceReader,
     resource_type: Annotated[
         str | None, Query(max_length=100, description="Only members viewing this type")
     ] = None,
@@ -146,7 +141,7 @@ async def presence_list(
     ] = None,
 ) -> Response:
     """Who is present (one entry per user, with their open streams and viewed resource)."""
-    hub = hub_of(services)
+    hub = hub_of(caller.services)
     await _require_workspace(hub, org_id, workspace_id)
     async with hub.db.reader() as conn:
         members = await hub.presence.members(

@@ -48,7 +48,7 @@ class StreamPlan:
     user_id: str
     start: int  # the last position the client has: events after it follow
     opening: bytes  # retry hint, sync.connected and maybe sync.reset
-    timeout: float
+    lifetime: float  # seconds until sync.timeout
 
 
 def synthetic(org_id: str, workspace_id: str, seq: int, type_: str, data: dict[str, Any]) -> bytes:
@@ -82,7 +82,7 @@ async def prepare(
     workspace_id: str,
     user_id: str,
     last_event_id: str | None,
-    timeout: float,
+    lifetime: float,
 ) -> StreamPlan:
     """Read the snapshot and decide between a fresh start, a resume and a reset."""
     if "\x00" in workspace_id:  # no id holds NUL, and PostgreSQL refuses to compare one
@@ -116,7 +116,7 @@ async def prepare(
     if reason is not None:
         reset = {"reason": reason, "last_event_id": last_event_id}
         opening += synthetic(org_id, workspace_id, head, "sync.reset", reset)
-    return StreamPlan(channel, org_id, workspace_id, user_id, start, opening, timeout)
+    return StreamPlan(channel, org_id, workspace_id, user_id, start, opening, lifetime)
 
 
 async def serve(hub: SyncHub, plan: StreamPlan, scope: Scope, receive: Receive, send: Send) -> None:
@@ -145,7 +145,7 @@ async def serve(hub: SyncHub, plan: StreamPlan, scope: Scope, receive: Receive, 
             stream.finish()
         elif await _attach_safely(hub, channel, stream, plan.start):
             loop = asyncio.get_running_loop()
-            stream.timer = loop.call_later(plan.timeout, _expire, hub, plan, stream)
+            stream.timer = loop.call_later(plan.lifetime, _expire, hub, plan, stream)
     finally:
         hub.release(channel)
     if stream.transport is None:
@@ -200,7 +200,7 @@ def _expire(hub: SyncHub, plan: StreamPlan, stream: Stream) -> None:
     stream.timer = None
     channel = stream.channel
     seq = channel.last_seq if channel is not None and channel.last_seq is not None else plan.start
-    data = {"timeout_seconds": plan.timeout, "reconnect": True}
+    data = {"timeout_seconds": plan.lifetime, "reconnect": True}
     stream.finish(synthetic(plan.org_id, plan.workspace_id, seq, "sync.timeout", data))
 
 

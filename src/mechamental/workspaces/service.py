@@ -283,6 +283,20 @@ async def _unfiltered_page(conn: Conn, *, org_id: str, limit: int, after: Positi
     return Page(total=total, items=rows[:limit], has_more=len(rows) > limit)
 
 
+_LOCK = _GET.where(_BY_ID).with_for_update()
+
+
+async def _lock_current(conn: Conn, *, org_id: str, workspace_id: str, if_match: str | None) -> Row:
+    """The workspace row, locked for this transaction; 404 if absent, 412 if If-Match fails."""
+    _check_id(workspace_id)
+    params = {"workspace_id": workspace_id, "org_id": org_id}
+    current = (await conn.execute(_LOCK, params)).mappings().first()
+    if current is None:
+        raise ResourceNotFound("workspace", workspace_id)
+    check_if_match(if_match, current)
+    return current
+
+
 async def update_workspace(
     conn: Conn,
     *,
@@ -293,21 +307,7 @@ async def update_workspace(
     if_match: str | None,
 ) -> Row:
     """Apply the fields in `changes` that differ; an update that changes nothing is a no-op."""
-    _check_id(workspace_id)
-    current = (
-        (
-            await conn.execute(
-                _GET.where(
-                    workspaces.c.workspace_id == workspace_id, workspaces.c.org_id == org_id
-                ).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if current is None:
-        raise ResourceNotFound("workspace", workspace_id)
-    check_if_match(if_match, current)
+    current = await _lock_current(conn, org_id=org_id, workspace_id=workspace_id, if_match=if_match)
     if "region" in changes and changes["region"] != current["region"]:
         raise validation_error(
             ["body", "region"],
@@ -353,21 +353,7 @@ async def delete_workspace(
     conn: Conn, *, org_id: str, workspace_id: str, actor_id: str, if_match: str | None
 ) -> None:
     """Delete a workspace, announce it, and queue its bucket's removal."""
-    _check_id(workspace_id)
-    current = (
-        (
-            await conn.execute(
-                _GET.where(
-                    workspaces.c.workspace_id == workspace_id, workspaces.c.org_id == org_id
-                ).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if current is None:
-        raise ResourceNotFound("workspace", workspace_id)
-    check_if_match(if_match, current)
+    current = await _lock_current(conn, org_id=org_id, workspace_id=workspace_id, if_match=if_match)
     seq = await next_seq(conn, workspace_id=workspace_id)
     assert seq is not None
     await conn.execute(delete(workspaces).where(workspaces.c.workspace_id == workspace_id))

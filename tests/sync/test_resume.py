@@ -1,0 +1,133 @@
+"""Resuming with Last-Event-ID: missed events once and in order, or sync.reset when they are gone."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import Tenant
+from tests.sync.conftest import Server, new_workspace, rename
+from tests.sync.sse import open_stream
+
+
+async def test_resume_after_a_dropped_connection(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    ws_id = await new_workspace(client, tenant)
+    first = await server.stream(tenant, ws_id)
+    await first.next()
+    for i in range(3):
+        await rename(client, tenant, ws_id, f"before-{i}")
+    seen = await first.take(3)
+    first.close()  # dropped: the client remembers the last id it saw
+    for i in range(4):
+        await rename(client, tenant, ws_id, f"missed-{i}")
+
+    second = await server.stream(tenant, ws_id, last_event_id=seen[-1].id)
+    connected = await second.next()
+    assert connected.event == "sync.connected" and connected.data["data"]["resumed"] is True
+    assert connected.id == seen[-1].id  # its id does not skip the missed events
+    missed = await second.take(4)
+    assert [e.data["data"]["changes"]["name"] for e in missed] == [f"missed-{i}" for i in range(4)]
+    assert [e.seq for e in missed] == list(range(seen[-1].seq + 1, seen[-1].seq + 5))
+    await rename(client, tenant, ws_id, "live")
+    live = await second.next()
+    assert live.seq == missed[-1].seq + 1 and live.data["data"]["changes"] == {"name": "live"}
+    second.close()
+
+
+@pytest.mark.sync_tuning(ring_size=2)
+async def test_long_gap_replays_from_the_log(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """More missed events than the in-memory ring holds, with a live stream keeping it warm."""
+    ws_id = await new_workspace(client, tenant)
+    watcher = await server.stream(tenant, ws_id)
+    start = (await watcher.next()).id
+    for i in range(12):
+        await rename(client, tenant, ws_id, f"n{i}")
+    resumed = await server.stream(tenant, ws_id, last_event_id=start, query="")
+    await resumed.next()
+    replay = await resumed.take(12)
+    assert [e.data["data"]["changes"]["name"] for e in replay] == [f"n{i}" for i in range(12)]
+    await rename(client, tenant, ws_id, "after")
+    assert (await resumed.next()).data["data"]["changes"] == {"name": "after"}
+    assert [e.seq for e in await watcher.take(13)] == [e.seq for e in replay] + [replay[-1].seq + 1]
+    watcher.close()
+    resumed.close()
+
+
+async def test_resume_with_query_parameter(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    ws_id = await new_workspace(client, tenant)
+    stream = await server.stream(tenant, ws_id)
+    mark = (await stream.next()).id
+    stream.close()
+    await rename(client, tenant, ws_id, "q")
+    path = f"{tenant.base}/{ws_id}/sync/stream?last_event_id={mark}"
+    again = await open_stream(server.port, path, tenant.headers())
+    assert (await again.next()).data["data"]["resumed"] is True
+    assert (await again.next()).data["data"]["changes"] == {"name": "q"}
+    again.close()
+
+
+@pytest.mark.sync_settings(event_retention_count=3, event_retention_seconds=60)
+async def test_reset_when_the_gap_is_no_longer_kept(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    ws_id = await new_workspace(client, tenant)
+    stream = await server.stream(tenant, ws_id)
+    old = (await stream.next()).id
+    stream.close()
+    for i in range(8):
+        await rename(client, tenant, ws_id, f"r{i}")
+    hub = server.hub
+    assert await hub.prune() == 0  # young events are kept whatever their number
+    hub.clock.advance(61)
+    assert await hub.prune() >= 5  # old and beyond the last three: gone
+
+    again = await server.stream(tenant, ws_id, last_event_id=old)
+    connected = await again.next()
+    reset = await again.next()
+    assert connected.event == "sync.connected" and connected.data["data"]["resumed"] is False
+    assert connected.data["data"]["workspace"]["name"] == "r7"  # the state to redraw from
+    assert reset.event == "sync.reset" and reset.data["data"]["reason"] == "history_expired"
+    assert reset.id == connected.id
+    await rename(client, tenant, ws_id, "after-reset")
+    live = await again.next()
+    assert live.seq == reset.seq + 1
+    again.close()
+
+    # Within retention a resume still works.
+    recent = await server.stream(tenant, ws_id, last_event_id=f"{live.seq - 1}-{live.id.split('-')[1]}")
+    await recent.next()
+    assert (await recent.next()).id == live.id
+    recent.close()
+
+
+@pytest.mark.parametrize("bus", ["embedded"], indirect=True)
+async def test_reset_for_ids_that_are_not_this_workspaces(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    ws_id = await new_workspace(client, tenant)
+    other = await new_workspace(client, tenant)
+    probe = await server.stream(tenant, other)
+    foreign = (await probe.next()).id
+    probe.close()
+    stream = await server.stream(tenant, ws_id)
+    head = await stream.next()
+    stream.close()
+    tag = head.id.split("-")[1]
+    cases = {
+        foreign: "unknown_event_id",  # another workspace's id
+        f"{head.seq + 50}-{tag}": "unknown_event_id",  # ahead of the log (a restored store)
+        "garbage": "unknown_event_id",
+        "12": "unknown_event_id",
+    }
+    for given, reason in cases.items():
+        again = await server.stream(tenant, ws_id, last_event_id=given)
+        connected, reset = await again.take(2)
+        assert connected.event == "sync.connected" and connected.id == head.id
+        assert reset.event == "sync.reset" and reset.data["data"]["reason"] == reason, given
+        again.close()
