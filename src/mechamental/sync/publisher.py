@@ -3,8 +3,8 @@
 After a commit, `on_commit` hands each event's frame to local channels at once and
 queues it for the bus. Rows stay `published = false` until the bus has them, so a
 process that dies in between leaves them for the next start, or for any other process
-once they are `orphan_after_seconds` old. Embedded (no bus) nothing is waiting on
-another process, so the flag is only cleared at start.
+once they are `orphan_after_seconds` old. Embedded (no bus) nobody else is waiting:
+the flag is cleared in batches, and at start for rows a crashed run left behind.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ class Publisher:
             return
         frame = encode(event)
         asyncio.get_running_loop().call_soon(self.deliver, frame)
+        self._queue.append(frame)
         if self.bus.remote:
-            self._queue.append(frame)
-            self._wake.set()
+            self._wake.set()  # embedded, the flag is cleared at the next tick, in batches
 
     async def start(self) -> None:
         """Publish whatever an earlier run left behind."""
@@ -73,11 +73,12 @@ class Publisher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()
-            if not self.bus.remote or not self.tuning.publish:
+            if not self.tuning.publish:
                 continue
             try:
                 await self._publish_queued()
-                await self.drain(older_than=self.tuning.orphan_after_seconds)
+                if self.bus.remote:
+                    await self.drain(older_than=self.tuning.orphan_after_seconds)
                 if self._failing:
                     log.info("publishing works again")
                 self._failing = False
@@ -86,13 +87,19 @@ class Publisher:
                 if not self._failing:
                     log.warning("publishing failed (%s); will retry from the outbox", exc)
                 self._failing = True
-                self._queue.clear()
+                if self.bus.remote:
+                    self._queue.clear()
+
+    async def run_once(self) -> None:
+        """Publish and flag what this process committed since the last tick."""
+        await self._publish_queued()
 
     async def _publish_queued(self) -> None:
         while self._queue:
-            frames, self._queue = self._queue[:500], self._queue[500:]
+            frames = self._queue[:500]
             await self.bus.publish(frames)
             await self._mark(frames)
+            del self._queue[: len(frames)]
 
     async def drain(self, *, older_than: float | None) -> int:
         """Publish outbox rows nobody published (all, or only those older than a while)."""
