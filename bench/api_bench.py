@@ -32,6 +32,7 @@ from mechamental.auth.models import organizations
 from mechamental.auth.permissions import Role
 from mechamental.config import Settings
 from mechamental.db import Database
+from mechamental.ids import new_id
 from mechamental.migrations import upgrade
 from mechamental.workspaces.cursor import Position, encode_cursor
 from mechamental.workspaces.models import workspaces
@@ -57,7 +58,7 @@ async def seed(url: str, org_id: str, count: int) -> tuple[str, str, str]:
     batch: list[dict[str, object]] = []
     ids: list[str] = []
     for i in range(count):
-        ws_id = str(uuid.UUID(int=(uuid.uuid4().int >> 16) | (i << 112)))
+        ws_id = new_id()
         ts = start + timedelta(microseconds=i * 100)
         ids.append(ws_id)
         batch.append(

@@ -69,7 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.include_router(health.router)
+    # Routes are matched in order: the hot API paths first, probes last.
     app.include_router(workspaces_router)
     app.include_router(sync_router)
+    app.include_router(health.router)
     return app

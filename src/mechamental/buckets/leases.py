@@ -4,26 +4,31 @@ A job is due when it is `queued` and its retry time has come, or `running` and i
 has expired (its holder died): both are `next_attempt_at <= now`, since a claim sets
 `next_attempt_at` to the lease expiry. A claim is one UPDATE over the due rows, chosen
 with `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite serialises writers with
-`BEGIN IMMEDIATE`); it stamps a `lease_owner` token unique to the claim. Every later
-write is conditional on that token, so a holder whose lease was taken over changes
-nothing. A delete job is not due while a provision of the same workspace is unfinished:
-the provision either sees the workspace gone and makes nothing, or finishes first, so the
+`BEGIN IMMEDIATE`), that repeats the due conditions, so two claimers can never both win
+a row; it stamps a `lease_owner` token unique to the claim. Every later write is
+conditional on that token, so a holder whose lease was taken over changes nothing.
+A delete job is not due while a provision of the same workspace is unfinished: that
+provision either sees the workspace gone and makes nothing, or finishes first, so the
 delete always runs after the bucket could last have been created.
+
+Statements are built once, with bind parameters: building Core statements per call cost
+more CPU than running them.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy import Integer, String, Text, bindparam, exists, select, update
 from sqlalchemy.engine import RowMapping
 
 from mechamental.buckets import jobs as j
-from mechamental.buckets.models import bucket_jobs
+from mechamental.buckets.models import bucket_jobs as t
 from mechamental.db import Conn
-from mechamental.types import utcnow
+from mechamental.types import UTCDateTime, utcnow
 
 ERROR_LIMIT = 2000
 NAME_TAKEN = "name_taken"
@@ -46,15 +51,10 @@ class Job:
     def from_row(cls, row: RowMapping) -> Job:
         """A job from a claimed `bucket_jobs` row."""
         return cls(
-            id=row["id"],
-            org_id=row["org_id"],
-            workspace_id=row["workspace_id"],
-            bucket_name=row["bucket_name"],
-            region=row["region"],
-            action=row["action"],
-            attempts=row["attempts"],
-            token=row["lease_owner"],
-        )
+            id=row["id"], org_id=row["org_id"], workspace_id=row["workspace_id"],
+            bucket_name=row["bucket_name"], region=row["region"], action=row["action"],
+            attempts=row["attempts"], token=row["lease_owner"],
+        )  # fmt: skip
 
 
 def backoff(*, attempts: int, base: float, cap: float) -> float:
@@ -63,53 +63,104 @@ def backoff(*, attempts: int, base: float, cap: float) -> float:
     return delay * random.uniform(0.5, 1.0)
 
 
-def _due(now: datetime) -> list[ColumnElement[bool]]:
-    cand = bucket_jobs
-    earlier = bucket_jobs.alias("blocking")
-    provision_unfinished = exists(
-        select(earlier.c.id).where(
-            earlier.c.workspace_id == cand.c.workspace_id,
-            earlier.c.action == j.PROVISION,
-            earlier.c.status.in_(j.UNFINISHED),
+_NOW = bindparam("now", type_=UTCDateTime())
+_blocking = t.alias("blocking")
+_DUE = (
+    t.c.status.in_(j.UNFINISHED),
+    t.c.next_attempt_at <= _NOW,
+    (t.c.action != j.DELETE)
+    | ~exists(
+        select(_blocking.c.id).where(
+            _blocking.c.workspace_id == t.c.workspace_id,
+            _blocking.c.action == j.PROVISION,
+            _blocking.c.status.in_(j.UNFINISHED),
         )
+    ),
+)
+_ANY_DUE = select(t.c.id).where(*_DUE).limit(1)
+_EXPIRES = bindparam("expires", type_=UTCDateTime())
+_CLAIM = (
+    update(t)
+    .where(
+        t.c.id.in_(
+            select(t.c.id)
+            .where(*_DUE)
+            .order_by(t.c.next_attempt_at)
+            .limit(bindparam("limit", type_=Integer()))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        ),
+        *_DUE,
     )
-    return [
-        cand.c.status.in_(j.UNFINISHED),
-        cand.c.next_attempt_at <= now,
-        (cand.c.action != j.DELETE) | ~provision_unfinished,
-    ]
+    .values(
+        status=j.RUNNING,
+        lease_owner=bindparam("token", type_=String()),
+        lease_expires_at=_EXPIRES,
+        next_attempt_at=_EXPIRES,
+        attempts=t.c.attempts + 1,
+        updated_at=_NOW,
+    )
+    .returning(*t.c)
+)
+_OURS = (t.c.id == bindparam("job_id"), t.c.lease_owner == bindparam("token"),
+         t.c.status == j.RUNNING)  # fmt: skip
+_RENEW = (
+    update(t)
+    .where(t.c.lease_owner.in_(bindparam("tokens", expanding=True)), t.c.status == j.RUNNING)
+    .values(lease_expires_at=_EXPIRES, next_attempt_at=_EXPIRES)
+    .returning(t.c.id)
+)
+_HOLDS = select(t.c.id, t.c.lease_owner).where(
+    t.c.id.in_(bindparam("ids", expanding=True)), t.c.status == j.RUNNING
+)
+_END = dict(
+    status=bindparam("new_status", type_=String()),
+    lease_owner=None,
+    lease_expires_at=None,
+    last_error=bindparam("error", type_=Text()),
+    outcome=bindparam("new_outcome", type_=String()),
+    updated_at=_NOW,
+)
+_FINISH = update(t).where(*_OURS).values(**_END).returning(t.c.id)
+_FINISH_MANY = update(t).where(*_OURS).values(**_END)
+_RESCHEDULE = (
+    update(t)
+    .where(*_OURS)
+    .values(status=j.QUEUED, lease_owner=None, lease_expires_at=None,
+            next_attempt_at=bindparam("due", type_=UTCDateTime()),
+            last_error=bindparam("error", type_=Text()), updated_at=_NOW)
+    .returning(t.c.id)
+)  # fmt: skip
+_RELEASE = (
+    update(t)
+    .where(*_OURS)
+    .values(status=j.QUEUED, lease_owner=None, lease_expires_at=None, next_attempt_at=_NOW,
+            attempts=t.c.attempts - 1, updated_at=_NOW)
+)  # fmt: skip
+_LAST_PROVISION = (
+    select(t.c.outcome)
+    .where(t.c.workspace_id == bindparam("workspace_id"), t.c.action == j.PROVISION,
+           t.c.status.in_((j.DONE, j.FAILED)))
+    .order_by(t.c.created_at.desc(), t.c.id.desc())
+    .limit(1)
+)  # fmt: skip
+
+
+def _error(error: str | None) -> str | None:
+    return error[:ERROR_LIMIT] if error else None
 
 
 async def any_due(conn: Conn, *, now: datetime | None = None) -> bool:
     """Whether some job is due (a cheap read before taking a write transaction)."""
-    query = select(bucket_jobs.c.id).where(*_due(now or utcnow())).limit(1)
-    return (await conn.execute(query)).first() is not None
+    return (await conn.execute(_ANY_DUE, {"now": now or utcnow()})).first() is not None
 
 
 async def claim(conn: Conn, *, token: str, limit: int, lease_seconds: float) -> list[Job]:
     """Lease up to `limit` due jobs to `token`; each claim counts as an attempt."""
     now = utcnow()
-    expires = now + timedelta(seconds=lease_seconds)
-    chosen = (
-        select(bucket_jobs.c.id)
-        .where(*_due(now))
-        .order_by(bucket_jobs.c.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    result = await conn.execute(
-        update(bucket_jobs)
-        .where(bucket_jobs.c.id.in_(chosen.scalar_subquery()), *_due(now))
-        .values(
-            status=j.RUNNING,
-            lease_owner=token,
-            lease_expires_at=expires,
-            next_attempt_at=expires,
-            attempts=bucket_jobs.c.attempts + 1,
-            updated_at=now,
-        )
-        .returning(*bucket_jobs.c)
-    )
+    params = {"now": now, "expires": now + timedelta(seconds=lease_seconds),
+              "token": token, "limit": limit}  # fmt: skip
+    result = await conn.execute(_CLAIM, params)
     return [Job.from_row(row) for row in result.mappings().all()]
 
 
@@ -118,106 +169,63 @@ async def renew(conn: Conn, *, tokens: list[str], lease_seconds: float) -> set[s
     if not tokens:
         return set()
     expires = utcnow() + timedelta(seconds=lease_seconds)
-    result = await conn.execute(
-        update(bucket_jobs)
-        .where(bucket_jobs.c.lease_owner.in_(tokens), bucket_jobs.c.status == j.RUNNING)
-        .values(lease_expires_at=expires, next_attempt_at=expires)
-        .returning(bucket_jobs.c.id)
-    )
+    result = await conn.execute(_RENEW, {"tokens": tokens, "expires": expires})
     return set(result.scalars().all())
+
+
+async def held(conn: Conn, *, jobs: Sequence[Job]) -> set[str]:
+    """The ids of `jobs` whose lease is still ours."""
+    if not jobs:
+        return set()
+    rows = (await conn.execute(_HOLDS, {"ids": [job.id for job in jobs]})).all()
+    tokens = {job.id: job.token for job in jobs}
+    return {row.id for row in rows if row.lease_owner == tokens[row.id]}
 
 
 async def holds(conn: Conn, *, job: Job) -> bool:
     """Whether `job` is still leased to us."""
-    query = select(bucket_jobs.c.id).where(
-        bucket_jobs.c.id == job.id,
-        bucket_jobs.c.lease_owner == job.token,
-        bucket_jobs.c.status == j.RUNNING,
-    )
-    return (await conn.execute(query)).first() is not None
+    return job.id in await held(conn, jobs=[job])
+
+
+def _end_params(job: Job, status: str, error: str | None, outcome: str | None) -> dict[str, object]:
+    return {"job_id": job.id, "token": job.token, "new_status": status, "error": _error(error),
+            "new_outcome": outcome, "now": utcnow()}  # fmt: skip
 
 
 async def finish(
     conn: Conn, *, job: Job, status: str, error: str | None = None, outcome: str | None = None
 ) -> bool:
     """End a job we hold with `status`; False (and no change) if our lease was lost."""
-    result = await conn.execute(
-        update(bucket_jobs)
-        .where(
-            bucket_jobs.c.id == job.id,
-            bucket_jobs.c.lease_owner == job.token,
-            bucket_jobs.c.status == j.RUNNING,
-        )
-        .values(
-            status=status,
-            lease_owner=None,
-            lease_expires_at=None,
-            last_error=error[:ERROR_LIMIT] if error else None,
-            outcome=outcome,
-            updated_at=utcnow(),
-        )
-        .returning(bucket_jobs.c.id)
-    )
+    result = await conn.execute(_FINISH, _end_params(job, status, error, outcome))
     return result.first() is not None
+
+
+async def finish_many(
+    conn: Conn, *, ends: Sequence[tuple[Job, str, str | None, str | None]]
+) -> None:
+    """End several jobs we hold: (job, status, error, outcome) each; lost leases are skipped."""
+    if ends:
+        await conn.execute(_FINISH_MANY, [_end_params(*end) for end in ends])
 
 
 async def name_was_taken(conn: Conn, *, workspace_id: str) -> bool:
     """Whether the workspace's latest provision found its bucket name held by someone else."""
-    latest = (
-        await conn.execute(
-            select(bucket_jobs.c.outcome)
-            .where(
-                bucket_jobs.c.workspace_id == workspace_id,
-                bucket_jobs.c.action == j.PROVISION,
-                bucket_jobs.c.status.in_((j.DONE, j.FAILED)),
-            )
-            .order_by(bucket_jobs.c.created_at.desc(), bucket_jobs.c.id.desc())
-            .limit(1)
-        )
-    ).scalar()
+    latest = (await conn.execute(_LAST_PROVISION, {"workspace_id": workspace_id})).scalar()
     return latest == NAME_TAKEN
 
 
 async def reschedule(conn: Conn, *, job: Job, delay: float, error: str | None) -> bool:
     """Put a job we hold back in the queue, due after `delay` seconds."""
     now = utcnow()
-    result = await conn.execute(
-        update(bucket_jobs)
-        .where(
-            bucket_jobs.c.id == job.id,
-            bucket_jobs.c.lease_owner == job.token,
-            bucket_jobs.c.status == j.RUNNING,
-        )
-        .values(
-            status=j.QUEUED,
-            lease_owner=None,
-            lease_expires_at=None,
-            next_attempt_at=now + timedelta(seconds=delay),
-            last_error=error[:ERROR_LIMIT] if error else None,
-            updated_at=now,
-        )
-        .returning(bucket_jobs.c.id)
-    )
-    return result.first() is not None
+    params = {"job_id": job.id, "token": job.token, "now": now,
+              "due": now + timedelta(seconds=delay), "error": _error(error)}  # fmt: skip
+    return (await conn.execute(_RESCHEDULE, params)).first() is not None
 
 
 async def release(conn: Conn, *, jobs: list[Job]) -> None:
     """Give back unfinished jobs at shutdown: due at once, the attempt not counted."""
-    now = utcnow()
-    for job in jobs:
+    if jobs:
+        now = utcnow()
         await conn.execute(
-            update(bucket_jobs)
-            .where(
-                bucket_jobs.c.id == job.id,
-                bucket_jobs.c.lease_owner == job.token,
-                bucket_jobs.c.status == j.RUNNING,
-            )
-            .values(
-                status=j.QUEUED,
-                lease_owner=None,
-                lease_expires_at=None,
-                next_attempt_at=now,
-                attempts=bucket_jobs.c.attempts - 1,
-                updated_at=now,
-            )
+            _RELEASE, [{"job_id": job.id, "token": job.token, "now": now} for job in jobs]
         )

@@ -1,13 +1,23 @@
-"""A workspace's `bucket_status`: every change bumps its version and records an event."""
+"""A workspace's `bucket_status`: every change bumps its version and records an event.
+
+The change is one UPDATE per batch of workspaces that also takes each workspace's next
+event number (`event_seq + 1`, under the row lock, as `sync.outbox.next_seq` does), then
+one `workspace.bucket_status_changed` event per changed workspace, in the same
+transaction. `updated_at` moves too: it is the time of the last change to any field of
+the representation, like the ETag. A workspace already in the target state (same error)
+is left alone: no version bump, no event.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from collections.abc import Sequence
+
+from sqlalchemy import String, Text, bindparam, or_, select, update
 
 from mechamental.db import Conn
-from mechamental.sync.outbox import next_seq, record_event
-from mechamental.types import utcnow
-from mechamental.workspaces.models import workspaces
+from mechamental.sync.outbox import record_event
+from mechamental.types import UTCDateTime, utcnow
+from mechamental.workspaces.models import workspaces as w
 
 EVENT_TYPE = "workspace.bucket_status_changed"
 PENDING = "pending"
@@ -15,52 +25,60 @@ PROVISIONING = "provisioning"
 ACTIVE = "active"
 FAILED = "failed"
 
+_STATUS = bindparam("new_status", type_=String())
+_ERROR = bindparam("new_error", type_=Text())
+_CHANGE = (
+    update(w)
+    .where(
+        w.c.workspace_id.in_(bindparam("ids", expanding=True)),
+        or_(w.c.bucket_status != _STATUS, w.c.bucket_error.is_distinct_from(_ERROR)),
+    )
+    .values(
+        bucket_status=_STATUS,
+        bucket_error=_ERROR,
+        version=w.c.version + 1,
+        event_seq=w.c.event_seq + 1,
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+    .returning(w.c.workspace_id, w.c.org_id, w.c.s3_bucket, w.c.event_seq)
+)
+_EXISTING = select(w.c.workspace_id).where(w.c.workspace_id.in_(bindparam("ids", expanding=True)))
+
+
+async def change_bucket_status(
+    conn: Conn, *, workspace_ids: Sequence[str], status: str, error: str | None = None
+) -> set[str]:
+    """Move these workspaces' buckets to `status`; returns the ids that changed."""
+    if not workspace_ids:
+        return set()
+    params = {"ids": sorted(workspace_ids), "new_status": status, "new_error": error,
+              "now": utcnow()}  # fmt: skip
+    changed = (await conn.execute(_CHANGE, params)).all()
+    for row in changed:
+        await record_event(
+            conn,
+            org_id=row.org_id,
+            workspace_id=row.workspace_id,
+            seq=row.event_seq,
+            type=EVENT_TYPE,
+            actor_id=None,
+            data={"bucket_status": status, "bucket_error": error, "s3_bucket": row.s3_bucket},
+        )
+    return {row.workspace_id for row in changed}
+
+
+async def existing(conn: Conn, *, workspace_ids: Sequence[str]) -> set[str]:
+    """Which of these workspaces still exist."""
+    if not workspace_ids:
+        return set()
+    return set((await conn.execute(_EXISTING, {"ids": list(workspace_ids)})).scalars().all())
+
 
 async def set_bucket_status(
     conn: Conn, *, workspace_id: str, status: str, error: str | None = None
 ) -> bool:
-    """Move the workspace's bucket to `status`; False if the workspace is gone.
-
-    In the caller's transaction: the row is locked, and if anything changes the version
-    (hence the ETag) and `updated_at` move, and a `workspace.bucket_status_changed`
-    event is recorded with the next sequence number. No change, no event.
-    """
-    current = (
-        await conn.execute(
-            select(
-                workspaces.c.org_id,
-                workspaces.c.s3_bucket,
-                workspaces.c.bucket_status,
-                workspaces.c.bucket_error,
-            )
-            .where(workspaces.c.workspace_id == workspace_id)
-            .with_for_update()
-        )
-    ).first()
-    if current is None:
-        return False
-    if current.bucket_status == status and current.bucket_error == error:
+    """Move one workspace's bucket to `status`; False if the workspace is gone."""
+    ids = [workspace_id]
+    if await change_bucket_status(conn, workspace_ids=ids, status=status, error=error):
         return True
-    seq = await next_seq(conn, workspace_id=workspace_id)
-    if seq is None:  # pragma: no cover - the row is locked above
-        return False
-    await conn.execute(
-        update(workspaces)
-        .where(workspaces.c.workspace_id == workspace_id)
-        .values(
-            bucket_status=status,
-            bucket_error=error,
-            version=workspaces.c.version + 1,
-            updated_at=utcnow(),
-        )
-    )
-    await record_event(
-        conn,
-        org_id=current.org_id,
-        workspace_id=workspace_id,
-        seq=seq,
-        type=EVENT_TYPE,
-        actor_id=None,
-        data={"bucket_status": status, "bucket_error": error, "s3_bucket": current.s3_bucket},
-    )
-    return True
+    return bool(await existing(conn, workspace_ids=ids))

@@ -33,6 +33,7 @@ from mechamental.buckets.providers import (
     Provider,
     make_provider,
 )
+from mechamental.buckets.recorder import Outcome, Recorder
 from mechamental.config import Settings
 from mechamental.db import Database
 from mechamental.services import Component, Services
@@ -40,6 +41,8 @@ from mechamental.services import Component, Services
 log = logging.getLogger("mechamental.buckets")
 T = TypeVar("T")
 DEFAULT_CONCURRENCY = 16
+# Jobs that become due (or finish) within this window are claimed (or recorded) together.
+BATCH_WINDOW = 0.02
 
 
 class _LeaseLost(Exception):
@@ -89,6 +92,7 @@ class BucketWorker(Component):
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._recorder = Recorder(db, window=BATCH_WINDOW)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -119,6 +123,7 @@ class BucketWorker(Component):
             if run.task is not None:
                 run.task.cancel()
         await asyncio.gather(*(r.task for r in leftovers if r.task), return_exceptions=True)
+        await self._recorder.drain()
         if leftovers:
             with contextlib.suppress(Exception):
                 async with self.db.transaction() as conn:
@@ -145,6 +150,8 @@ class BucketWorker(Component):
             timeout = min(self.settings.bucket_poll_seconds, max(0.0, next_renew - loop.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+            if self._wake.is_set() and not self._stopping:
+                await asyncio.sleep(BATCH_WINDOW)  # let a burst of new jobs gather
 
     async def _claim(self, limit: int) -> int:
         try:
@@ -156,7 +163,9 @@ class BucketWorker(Component):
                 claimed = await leases.claim(
                     conn, token=token, limit=limit, lease_seconds=self.settings.bucket_lease_seconds
                 )
+            claimed = await self._start_provisioning(claimed)
         except Exception:
+            # Whatever was leased is run again once the lease expires.
             log.exception("claiming bucket jobs failed", extra={"worker": self.id})
             return 0
         for job in claimed:
@@ -164,6 +173,26 @@ class BucketWorker(Component):
             self._running[job.id] = run
             run.task = asyncio.create_task(self._execute(run), name=f"bucket-job-{job.id}")
         return len(claimed)
+
+    async def _start_provisioning(self, claimed: list[Job]) -> list[Job]:
+        """Mark the claimed provisions' workspaces `provisioning`; drop those deleted."""
+        provisions = [job for job in claimed if job.action == jobs.PROVISION]
+        if not provisions:
+            return claimed
+        ids = [job.workspace_id for job in provisions]
+        async with self.db.transaction() as conn:
+            alive = await state.change_bucket_status(
+                conn, workspace_ids=ids, status=state.PROVISIONING
+            )
+            alive |= await state.existing(conn, workspace_ids=[i for i in ids if i not in alive])
+            gone = [job for job in provisions if job.workspace_id not in alive]
+            # Deleted before we made anything: nothing to make, nothing to clean up.
+            await leases.finish_many(
+                conn, ends=[(job, jobs.CANCELLED, "workspace deleted", "workspace_gone")
+                            for job in gone],
+            )  # fmt: skip
+        dropped = {job.id for job in gone}
+        return [job for job in claimed if job.id not in dropped]
 
     async def _renew(self) -> None:
         if not self._running:
@@ -216,22 +245,13 @@ class BucketWorker(Component):
         finally:
             run.in_call = False
 
+    async def _end(self, job: Job, status: str, error: str | None, outcome: str | None) -> None:
+        if not await self._recorder.record(Outcome(job, status, error, outcome)):
+            raise _LeaseLost()
+
     async def _provision(self, run: _Running) -> None:
         job = run.job
         assert self.provider is not None
-        async with self.db.transaction() as conn:
-            if not await leases.holds(conn, job=job):
-                raise _LeaseLost()
-            present = await state.set_bucket_status(
-                conn, workspace_id=job.workspace_id, status=state.PROVISIONING
-            )
-            if not present:
-                # Deleted before we made anything: nothing to make, nothing to clean up.
-                await leases.finish(
-                    conn, job=job, status=jobs.CANCELLED, error="workspace deleted",
-                    outcome="workspace_gone",
-                )  # fmt: skip
-                return
         spec = BucketSpec(
             name=job.bucket_name, region=job.region, org_id=job.org_id,
             workspace_id=job.workspace_id,
@@ -247,14 +267,7 @@ class BucketWorker(Component):
         except Exception as exc:
             await self._fail(job, describe(exc), permanent=False)
             return
-        async with self.db.transaction() as conn:
-            if not await leases.holds(conn, job=job):
-                raise _LeaseLost()
-            # Workspace row first, then the job row: the order workspace deletes lock in.
-            await state.set_bucket_status(conn, workspace_id=job.workspace_id, status=state.ACTIVE)
-            if not await leases.finish(conn, job=job, status=jobs.DONE, outcome=made):
-                raise _LeaseLost()
-        log.info("bucket active", extra={"job_id": job.id, "bucket": job.bucket_name})
+        await self._end(job, jobs.DONE, None, made)
 
     async def _delete(self, run: _Running) -> None:
         job = run.job
@@ -282,9 +295,7 @@ class BucketWorker(Component):
             except Exception as exc:
                 await self._fail(job, describe(exc), permanent=False)
                 return
-        async with self.db.transaction() as conn:
-            if not await leases.finish(conn, job=job, status=status, error=note, outcome=outcome):
-                raise _LeaseLost()
+        await self._end(job, status, note, outcome)
         log.info("bucket job done", extra={
             "job_id": job.id, "bucket": job.bucket_name, "action": job.action, "outcome": outcome,
         })  # fmt: skip

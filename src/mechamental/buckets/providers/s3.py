@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import multiprocessing
+import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from mechamental.buckets.providers import BucketSpec, Made, Removed, s3_ops
@@ -29,14 +31,13 @@ def pool() -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            method = (
-                "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            )
+            # spawn, not fork: the API process has threads; and the helpers are its own
+            # children, so they notice when it dies, however it dies.
             _pool = ProcessPoolExecutor(
                 max_workers=POOL_SIZE,
-                mp_context=multiprocessing.get_context(method),
-                initializer=s3_ops.lower_priority,
-                initargs=(NICENESS,),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=s3_ops.init_helper,
+                initargs=(NICENESS, os.getpid()),
             )
             atexit.register(shutdown_pool)
         return _pool
@@ -53,7 +54,11 @@ def shutdown_pool() -> None:
 
 async def _run(fn: Any, *args: Any) -> Any:
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool(), fn, *args)
+    try:
+        return await loop.run_in_executor(pool(), fn, *args)
+    except BrokenProcessPool:
+        shutdown_pool()  # a helper died (OOM, killed): start afresh on the next call
+        raise
 
 
 class S3Provider:

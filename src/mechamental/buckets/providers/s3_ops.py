@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
@@ -42,10 +44,17 @@ _SSE_S3 = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AE
 _clients: dict[tuple[str | None, str], Any] = {}
 
 
-def lower_priority(niceness: int) -> None:
-    """Pool initializer: let request handling win the CPU over bucket work."""
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)  # the process that started us is gone (even by SIGKILL): so are we
+
+
+def init_helper(niceness: int, parent: int) -> None:
+    """Pool initializer: yield the CPU to request handling; die with the parent process."""
     with contextlib.suppress(OSError):  # not permitted: run at normal priority
         os.nice(niceness)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
 def client(endpoint_url: str | None, region: str) -> Any:
