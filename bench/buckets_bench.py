@@ -78,8 +78,9 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     """A moto S3 server on a free port."""
     port = free_port()
+    # The store stands in for a remote service: niced, so its CPU is not the API's.
     proc = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        ["nice", "-n", "15", str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -127,27 +128,42 @@ async def count_active(db: Database, org: str) -> int:
 
 
 async def create_many(
-    base: str, org: str, token: str, count: int, concurrency: int, tag: str
+    base: str, org: str, token: str, count: int, concurrency: int, tag: str, rate: float = 0
 ) -> tuple[list[float], float]:
-    """POST `count` workspaces with `concurrency` in flight; (latencies in ms, wall seconds)."""
+    """POST `count` workspaces; (latencies in ms, wall seconds).
+
+    Closed loop (`rate` 0): `concurrency` requests in flight, each sent when one returns,
+    as fast as the API accepts them. Open loop: one request every 1/`rate` seconds.
+    """
     url = f"{base}/v1/orgs/{org}/workspaces"
     headers = {"Authorization": f"Bearer {token}"}
     latencies: list[float] = []
-    remaining = iter(range(count))
 
-    async def client(session: aiohttp.ClientSession) -> None:
-        for i in remaining:
-            began = time.perf_counter()
-            async with session.post(url, json={"name": f"{tag} {i}"}, headers=headers) as resp:
-                await resp.read()
-                if resp.status != 201:
-                    raise SystemExit(f"create answered {resp.status}")
-            latencies.append((time.perf_counter() - began) * 1000)
+    async def one(session: aiohttp.ClientSession, i: int) -> None:
+        began = time.perf_counter()
+        async with session.post(url, json={"name": f"{tag} {i}"}, headers=headers) as resp:
+            await resp.read()
+            if resp.status != 201:
+                raise SystemExit(f"create answered {resp.status}")
+        latencies.append((time.perf_counter() - began) * 1000)
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency if not rate else 256)
     async with aiohttp.ClientSession(connector=connector) as session:
         began = time.perf_counter()
-        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        if rate:
+            tasks = []
+            for i in range(count):
+                await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
+                tasks.append(asyncio.create_task(one(session, i)))
+            await asyncio.gather(*tasks)
+        else:
+            remaining = iter(range(count))
+
+            async def client() -> None:
+                for i in remaining:
+                    await one(session, i)
+
+            await asyncio.gather(*(client() for _ in range(concurrency)))
         return latencies, time.perf_counter() - began
 
 
@@ -164,10 +180,12 @@ async def measure(base: str, url: str, org: str, token: str, args: argparse.Name
     try:
         await create_many(base, org, token, 50, args.concurrency, "warm-up")
         if worker:  # start from an idle worker
-            while await count_active(db, org) < 50:
+            while await count_active(db, org) < 50:  # noqa: ASYNC110 - polling the database
                 await asyncio.sleep(0.05)
         began = time.perf_counter()
-        latencies, wall = await create_many(base, org, token, args.count, args.concurrency, "bench")
+        latencies, wall = await create_many(
+            base, org, token, args.count, args.concurrency, "bench", args.rate
+        )
         if not worker:
             return latencies, wall, None
         total = 50 + args.count
@@ -216,7 +234,12 @@ def one_run(args: argparse.Namespace, moto: str, processes: int, worker: bool) -
 
 def report(runs: list[Run], args: argparse.Namespace) -> None:
     """Print the table and the p99 ratios."""
-    print(f"\nbackend={args.backend} count={args.count} concurrency={args.concurrency}")
+    load = (
+        f"open loop at {args.rate:g}/s"
+        if args.rate
+        else f"closed loop, {args.concurrency} in flight"
+    )
+    print(f"\nbackend={args.backend} count={args.count} ({load})")
     print(f"{'procs':>5} {'worker':>7} {'p50 ms':>8} {'p99 ms':>8} {'creates/s':>10} "
           f"{'all active s':>13}")  # fmt: skip
     for r in runs:
@@ -241,6 +264,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--processes", default="1,2")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=0, help="open loop: creates per second")
     args = parser.parse_args()
     moto, moto_url = start_moto()
     runs: list[Run] = []

@@ -14,6 +14,7 @@ import contextlib
 from dataclasses import dataclass
 
 from mechamental.buckets import jobs, leases, state
+from mechamental.buckets.gauge import LoopGauge
 from mechamental.buckets.leases import Job
 from mechamental.db import Database
 
@@ -31,9 +32,11 @@ class Outcome:
 class Recorder:
     """Collects outcomes and writes them together."""
 
-    def __init__(self, db: Database, *, window: float) -> None:
+    def __init__(self, db: Database, *, window: float, gauge: LoopGauge, max_defer: float) -> None:
         self.db = db
         self.window = window
+        self.gauge = gauge
+        self.max_defer = max_defer
         self._pending: list[tuple[Outcome, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -53,6 +56,7 @@ class Recorder:
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(self.window)
+        await self.gauge.quiet(max_defer=self.max_defer)
         batch, self._pending = self._pending, []
         self._flusher = None
         try:
@@ -67,6 +71,10 @@ class Recorder:
                 future.set_result(outcome.job.id in ours)
 
     async def _write(self, batch: list[Outcome]) -> set[str]:
+        with self.gauge.own_work():
+            return await self._write_now(batch)
+
+    async def _write_now(self, batch: list[Outcome]) -> set[str]:
         async with self.db.transaction() as conn:
             ours = await leases.held(conn, jobs=[o.job for o in batch])
             mine = [o for o in batch if o.job.id in ours]

@@ -24,6 +24,7 @@ from typing import TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mechamental.buckets import jobs, leases, state
+from mechamental.buckets.gauge import LoopGauge
 from mechamental.buckets.leases import Job
 from mechamental.buckets.providers import (
     BucketSpec,
@@ -43,6 +44,8 @@ T = TypeVar("T")
 DEFAULT_CONCURRENCY = 16
 # Jobs that become due (or finish) within this window are claimed (or recorded) together.
 BATCH_WINDOW = 0.02
+# While requests keep the event loop busy, the worker waits this long at most per step.
+MAX_DEFER = 5.0
 
 
 class _LeaseLost(Exception):
@@ -92,7 +95,8 @@ class BucketWorker(Component):
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._recorder = Recorder(db, window=BATCH_WINDOW)
+        self._gauge = LoopGauge()
+        self._recorder = Recorder(db, window=BATCH_WINDOW, gauge=self._gauge, max_defer=MAX_DEFER)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -101,6 +105,7 @@ class BucketWorker(Component):
         if self.provider is None:
             self.provider = make_provider(self.settings)
         jobs.add_listener(self.wake)
+        self._gauge.start()
         self._task = asyncio.create_task(self._loop(), name="bucket-worker")
         log.info("bucket worker started", extra={"worker": self.id})
 
@@ -113,6 +118,7 @@ class BucketWorker(Component):
         jobs.remove_listener(self.wake)
         self._stopping = True
         self._wake.set()
+        await self._gauge.stop()  # no more deferring
         if self._task is not None:
             await self._task
         tasks = [r.task for r in self._running.values() if r.task is not None]
@@ -135,23 +141,33 @@ class BucketWorker(Component):
     # -- polling ---------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        renew_every = max(0.05, self.settings.bucket_lease_seconds / 3)
-        next_renew = loop.time() + renew_every
-        while not self._stopping:
-            self._wake.clear()
-            free = self.concurrency - len(self._running)
-            got = await self._claim(free) if free > 0 else 0
-            if loop.time() >= next_renew:
-                await self._renew()
-                next_renew = loop.time() + renew_every
-            if got and got == free:
-                continue  # there may be more due right away
-            timeout = min(self.settings.bucket_poll_seconds, max(0.0, next_renew - loop.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            if self._wake.is_set() and not self._stopping:
-                await asyncio.sleep(BATCH_WINDOW)  # let a burst of new jobs gather
+        renewer = asyncio.create_task(self._renew_loop(), name="bucket-lease-renewal")
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                free = self.concurrency - len(self._running)
+                got = 0
+                if free > 0:
+                    await self._gauge.quiet(max_defer=MAX_DEFER)  # requests first
+                    with self._gauge.own_work():
+                        got = await self._claim(free)
+                if got and got == free:
+                    continue  # there may be more due right away
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.bucket_poll_seconds)
+                if self._wake.is_set() and not self._stopping:
+                    await asyncio.sleep(BATCH_WINDOW)  # let a burst of new jobs gather
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew_loop(self) -> None:
+        # Never deferred: a lease that lapses while its job runs lets another worker in.
+        every = max(0.05, self.settings.bucket_lease_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            await self._renew()
 
     async def _claim(self, limit: int) -> int:
         try:
@@ -197,7 +213,8 @@ class BucketWorker(Component):
     async def _renew(self) -> None:
         if not self._running:
             return
-        tokens = sorted({r.job.token for r in self._running.values()})
+        asked = dict(self._running)  # jobs claimed meanwhile are not in question
+        tokens = sorted({r.job.token for r in asked.values()})
         try:
             async with self.db.transaction() as conn:
                 ours = await leases.renew(
@@ -206,7 +223,7 @@ class BucketWorker(Component):
         except Exception:
             log.exception("renewing bucket job leases failed", extra={"worker": self.id})
             return
-        for job_id, run in list(self._running.items()):
+        for job_id, run in asked.items():
             if job_id not in ours and run.in_call and run.task is not None:
                 log.warning("bucket job lease lost; abandoning it", extra={"job_id": job_id})
                 run.task.cancel()
