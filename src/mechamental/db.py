@@ -257,6 +257,15 @@ class Database:
             return
         yield _SyncConn(self._sqlite_conn(write=False))
 
+    def connections_in_use(self) -> int:
+        """PostgreSQL connections checked out right now (0 on SQLite): a load signal."""
+        used = 0
+        if self._async_engine is not None:
+            used += self._async_engine.pool.checkedout()  # type: ignore[attr-defined]
+        if self._pool is not None:
+            used += self._pool.get_size() - self._pool.get_idle_size()
+        return used
+
     async def ping(self) -> None:
         """Raise unless the database answers a trivial query."""
         async with self.reader() as conn:

@@ -160,8 +160,22 @@ async def server(app: FastAPI) -> AsyncIterator[Server]:
     """The app on a real server with the stream protocol."""
     uv, port, task = await serve(app)
     yield Server(app, port)
+    await stop_server(uv, task)
+
+
+async def stop_server(uv: Any, task: asyncio.Task[None]) -> None:
+    """Stop an in-process uvicorn; fail (instead of hanging) if a connection never closes."""
     uv.should_exit = True
-    await task
+    try:
+        await asyncio.wait_for(asyncio.shield(task), 15)
+    except TimeoutError:
+        state = [
+            (type(c).__name__, getattr(c, "sink", None), c.transport.is_closing())
+            for c in uv.server_state.connections
+        ]
+        tasks = [t for t in asyncio.all_tasks() if not t.done()]
+        task.cancel()
+        raise AssertionError(f"server did not stop: connections={state} tasks={tasks}") from None
 
 
 async def eventually(

@@ -66,9 +66,9 @@ class Stream:
                 data = json.loads(fields.get("data", "null"))
                 self._queue.append(SSE(fields.get("id"), fields["event"], data))
 
-    async def next(self, timeout: float = 10.0) -> SSE:
-        """The next event (comments skipped); fails after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
+    async def next(self, within: float = 10.0) -> SSE:
+        """The next event (comments skipped); fails after `within` seconds."""
+        deadline = time.monotonic() + within
         while not self._queue:
             if self.ended:
                 raise EOFError("the stream ended")
@@ -87,23 +87,23 @@ class Stream:
                 self._parse()
         return self._queue.pop(0)
 
-    async def take(self, count: int, timeout: float = 10.0) -> list[SSE]:
+    async def take(self, count: int, within: float = 10.0) -> list[SSE]:
         """The next `count` events."""
-        return [await self.next(timeout) for _ in range(count)]
+        return [await self.next(within) for _ in range(count)]
 
-    async def until(self, event: str, timeout: float = 10.0) -> list[SSE]:
+    async def until(self, event: str, within: float = 10.0) -> list[SSE]:
         """Events up to and including the first of type `event`."""
         out: list[SSE] = []
         while not out or out[-1].event != event:
-            out.append(await self.next(timeout))
+            out.append(await self.next(within))
         return out
 
-    async def wait_end(self, timeout: float = 10.0) -> list[SSE]:
+    async def wait_end(self, within: float = 10.0) -> list[SSE]:
         """Every remaining event until the response (or connection) ends."""
         out: list[SSE] = []
         while True:
             try:
-                out.append(await self.next(timeout))
+                out.append(await self.next(within))
             except EOFError:
                 return out
 

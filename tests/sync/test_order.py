@@ -17,7 +17,7 @@ async def test_order_under_concurrent_writers(
 ) -> None:
     ws_id = await new_workspace(client, tenant)
     streams = [await server.stream(tenant, ws_id) for _ in range(3)]
-    start = [(await s.next()).seq for s in streams][0]
+    start = [(await s.next()).seq for s in streams].pop()
 
     async def writer(n: int) -> None:
         for i in range(5):
@@ -30,8 +30,9 @@ async def test_order_under_concurrent_writers(
 
     async def visitor(role: str) -> None:
         for resource in ("a", "b", "c"):
-            await presence(client, tenant, ws_id, "viewing", role, resource_type="doc",
-                           resource_id=resource)  # fmt: skip
+            await presence(
+                client, tenant, ws_id, "viewing", role, resource_type="doc", resource_id=resource
+            )
         await presence(client, tenant, ws_id, "leave", role)
 
     await asyncio.gather(*(writer(n) for n in range(4)), visitor("member"), visitor("viewer"))
@@ -69,8 +70,15 @@ async def test_a_rolled_back_change_emits_nothing(
         async with server.hub.db.transaction() as conn:
             seq = await next_seq(conn, workspace_id=ws_id)
             assert seq is not None
-            await record_event(conn, org_id=tenant.org_id, workspace_id=ws_id, seq=seq,
-                               type="workspace.updated", actor_id="x", data={})  # fmt: skip
+            await record_event(
+                conn,
+                org_id=tenant.org_id,
+                workspace_id=ws_id,
+                seq=seq,
+                type="workspace.updated",
+                actor_id="x",
+                data={},
+            )
             raise Boom()
     await client.put(f"{tenant.base}/{ws_id}", json={"name": "kept"}, headers=tenant.headers())
     event = await stream.next()

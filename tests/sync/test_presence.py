@@ -8,7 +8,6 @@ import pytest
 from tests.conftest import Tenant
 from tests.helpers import assert_envelope
 from tests.sync.conftest import Server, eventually, new_workspace, presence
-from tests.sync.sse import Stream
 
 
 async def members(client: httpx.AsyncClient, tenant: Tenant, ws_id: str, **params: str) -> list:
@@ -19,10 +18,6 @@ async def members(client: httpx.AsyncClient, tenant: Tenant, ws_id: str, **param
     assert response.status_code == 200, response.text
     found: list = response.json()["members"]
     return found
-
-
-async def quiet(stream: Stream) -> None:
-    """Nothing more arrives (checked by a marker event that must come next)."""
 
 
 async def test_join_viewing_leave_and_quiet_repeats(
@@ -43,7 +38,9 @@ async def test_join_viewing_leave_and_quiet_repeats(
     await presence(client, tenant, ws_id, "leave", "member")
     await presence(client, tenant, ws_id, "leave", "member")  # repeat: nothing
     # Viewing implies join.
-    await presence(client, tenant, ws_id, "viewing", "viewer", resource_type="board", resource_id="b")
+    await presence(
+        client, tenant, ws_id, "viewing", "viewer", resource_type="board", resource_id="b"
+    )
 
     events = await stream.take(6)
     assert [(e.event, e.data["actor_id"]) for e in events] == [
@@ -199,7 +196,9 @@ async def test_presence_errors(
     for action in ("join", "leave", "viewing?resource_type=a&resource_id=b"):
         assert_envelope(await client.post(f"{base}/{action}"), 401, "AUTHENTICATION_FAILED", {})
         # The stream's ?access_token= is not accepted here.
-        token_only = await client.post(f"{base}/{action}", params={"access_token": tenant.tokens["owner"]})
+        token_only = await client.post(
+            f"{base}/{action}", params={"access_token": tenant.tokens["owner"]}
+        )
         assert token_only.status_code == 401
         foreign = await client.post(f"{base}/{action}", headers=other_tenant.headers())
         assert_envelope(foreign, 403, "FORBIDDEN", {"required_permission": "presence:write"})
@@ -207,9 +206,8 @@ async def test_presence_errors(
         missing = await client.post(
             f"{tenant.base}/{theirs}/sync/presence/{action}", headers=tenant.headers()
         )
-        assert_envelope(
-            missing, 404, "RESOURCE_NOT_FOUND", {"resource_type": "workspace", "resource_id": theirs}
-        )
+        details = {"resource_type": "workspace", "resource_id": theirs}
+        assert_envelope(missing, 404, "RESOURCE_NOT_FOUND", details)
     for params, loc in (
         ({"resource_id": "b"}, "resource_type"),
         ({"resource_type": "a"}, "resource_id"),

@@ -1,4 +1,4 @@
-"""Resuming with Last-Event-ID: missed events once and in order, or sync.reset when they are gone."""
+"""Resuming with Last-Event-ID: missed events once and in order, or sync.reset if gone."""
 
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ async def test_reset_when_the_gap_is_no_longer_kept(
     again.close()
 
     # Within retention a resume still works.
-    recent = await server.stream(tenant, ws_id, last_event_id=f"{live.seq - 1}-{live.id.split('-')[1]}")
+    previous = f"{live.seq - 1}-{live.id.split('-')[1]}"
+    recent = await server.stream(tenant, ws_id, last_event_id=previous)
     await recent.next()
     assert (await recent.next()).id == live.id
     recent.close()

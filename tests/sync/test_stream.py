@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from mechamental.buckets.state import set_bucket_status
@@ -96,7 +97,8 @@ async def test_access_token_query_for_eventsource(
     assert stream.status == 200 and (await stream.next()).event == "sync.connected"
     stream.close()
     jwt_token = make_jwt(org_id=tenant.org_id, role="viewer")
-    stream = await open_stream(server.port, f"{tenant.base}/{ws_id}/sync/stream?access_token={jwt_token}")
+    path = f"{tenant.base}/{ws_id}/sync/stream?access_token={jwt_token}"
+    stream = await open_stream(server.port, path)
     assert stream.status == 200
     stream.close()
 
@@ -125,6 +127,8 @@ async def test_stream_errors(
         assert response.json()["detail"][0]["loc"] == ["query", "timeout"]
 
 
+@pytest.mark.parametrize("bus", ["embedded"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_openapi_documents_the_reference(app: FastAPI) -> None:
     schema = app.openapi()
     base = "/v1/orgs/{org_id}/workspaces/{workspace_id}/sync"

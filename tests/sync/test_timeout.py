@@ -22,7 +22,7 @@ async def test_timeout_then_seamless_reconnect(
     await stream.next()
     await rename(client, tenant, ws_id, "one")
     updated = await stream.next()
-    timeout = await stream.next(timeout=20)
+    timeout = await stream.next(within=20)
     assert timeout.event == "sync.timeout"
     assert timeout.id == updated.id  # resuming from it misses nothing
     assert await stream.wait_end() == []
@@ -39,12 +39,14 @@ async def test_timeout_then_seamless_reconnect(
 
 @pytest.mark.parametrize("bus", ["embedded"], indirect=True)
 @pytest.mark.sync_settings(heartbeat_seconds=0.2)
-async def test_heartbeat_comments(server: Server, client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_heartbeat_comments(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     ws_id = await new_workspace(client, tenant)
     stream = await server.stream(tenant, ws_id)
     await stream.next()
     with pytest.raises(TimeoutError):
-        await stream.next(timeout=1.0)  # comments only: no event
+        await stream.next(within=1.0)  # comments only: no event
     assert stream.comments >= 2
     await asyncio.sleep(0)
     stream.close()

@@ -95,7 +95,7 @@ class BucketWorker(Component):
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._gauge = LoopGauge()
+        self._gauge = LoopGauge(in_use=db.connections_in_use)
         self._recorder = Recorder(db, window=BATCH_WINDOW, gauge=self._gauge, max_defer=MAX_DEFER)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -234,7 +234,7 @@ class BucketWorker(Component):
         job = run.job
         extra = {"job_id": job.id, "workspace_id": job.workspace_id, "action": job.action,
                  "attempt": job.attempts, "worker": self.id}  # fmt: skip
-        log.info("bucket job started", extra=extra)
+        log.debug("bucket job started", extra=extra)
         try:
             if job.action == jobs.PROVISION:
                 await self._provision(run)

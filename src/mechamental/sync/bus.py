@@ -15,6 +15,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from mechamental.sync.clock import raise_if_cancelled
 from mechamental.sync.frames import Frame
 
 log = logging.getLogger("mechamental.sync.bus")
@@ -81,6 +82,7 @@ class RedisBus:
                     except Exception:
                         log.exception("bad frame on %s", self.channel)
             except (RedisError, OSError) as exc:
+                raise_if_cancelled()
                 log.warning("redis subscription lost (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

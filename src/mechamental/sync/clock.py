@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -27,6 +28,13 @@ class Clock:
         if seconds < 0:
             raise ValueError("the clock only moves forward")
         self._offset += seconds
+
+
+def raise_if_cancelled() -> None:
+    """Re-raise cancellation that a library turned into another exception (loops use this)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
 
 
 def version_stamp(previous: int = 0) -> int:

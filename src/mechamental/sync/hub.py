@@ -23,10 +23,11 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from mechamental.config import Settings
 from mechamental.db import Database
 from mechamental.services import Component, Services
-from mechamental.sync import announced, eventlog, outbox
+from mechamental.sync import announced, eventlog, outbox, streaming
 from mechamental.sync.bus import LocalBus, RedisBus
 from mechamental.sync.channel import Channel
-from mechamental.sync.clock import Clock
+from mechamental.sync.clock import Clock, raise_if_cancelled
+from mechamental.sync.deadlines import Deadlines
 from mechamental.sync.frames import HEARTBEAT, Frame, encode
 from mechamental.sync.options import SyncTuning
 from mechamental.sync.presence import PresenceService
@@ -40,10 +41,11 @@ EXTRAS_KEY = "sync"
 PRESENCE_MEMORY = timedelta(days=1)  # absent members' rows are kept this long
 
 
-def redis_client(url: str, tuning: SyncTuning) -> Redis:
+def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
     """A Redis client whose pool never holds more than `redis_max_connections` + 1."""
     pool = BlockingConnectionPool.from_url(
         url,
+        client_name=name,
         max_connections=tuning.redis_max_connections + 1,
         timeout=tuning.redis_socket_timeout_seconds,
         socket_timeout=tuning.redis_socket_timeout_seconds,
@@ -68,8 +70,9 @@ class SyncHub(Component):
         store: PresenceStore = MemoryPresenceStore()
         self.bus: LocalBus | RedisBus = LocalBus()
         if self.settings.redis_url:
-            self.redis = redis_client(self.settings.redis_url, self.tuning)
             prefix = self.settings.redis_prefix
+            name = f"{prefix}:{self.process_id}".replace(" ", "_")
+            self.redis = redis_client(self.settings.redis_url, self.tuning, name=name)
             store = RedisPresenceStore(self.redis, prefix=prefix, process_id=self.process_id)
             self.bus = RedisBus(self.redis, prefix=prefix)
         self.presence = PresenceService(
@@ -78,6 +81,8 @@ class SyncHub(Component):
         self.publisher = Publisher(
             db=self.db, bus=self.bus, deliver=self.deliver, clock=self.clock, tuning=self.tuning
         )
+        self.deadlines = Deadlines()
+        self.on_stream_closed = self._stream_closed  # one bound method shared by every stream
         self.stopping = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -97,6 +102,7 @@ class SyncHub(Component):
             self.presence.run_flusher,
             self._every(self.tuning.sweep_interval_seconds, self.presence.sweep, "presence sweep"),
             self._every(self.settings.heartbeat_seconds, self._heartbeat, "heartbeat"),
+            self._every(self.deadlines.resolution, self._expire_streams, "stream timeouts"),
             self._every(self.tuning.prune_interval_seconds, self.prune, "retention"),
         ]
         self._tasks = [asyncio.create_task(loop()) for loop in loops]
@@ -111,9 +117,8 @@ class SyncHub(Component):
         outbox.remove_listener(self.publisher.on_commit)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.presence.flush(), timeout=1.0)
         if self.redis is not None:
@@ -133,6 +138,7 @@ class SyncHub(Component):
                     await work()
                     failing = False
                 except Exception as exc:
+                    raise_if_cancelled()
                     if not failing:
                         log.warning("%s failed (%s); retrying", name, exc)
                     failing = True
@@ -195,7 +201,13 @@ class SyncHub(Component):
             if channel is not None:
                 channel.catch_up(seq)
 
+    def _stream_closed(self, stream: Stream) -> None:
+        streaming.closed(self, stream)
+
     # Loops.
+    async def _expire_streams(self) -> None:
+        self.deadlines.expire(asyncio.get_running_loop().time(), streaming.expire)
+
     async def _heartbeat(self) -> None:
         for channel in list(self.channels.values()):
             channel.heartbeat(HEARTBEAT)

@@ -15,7 +15,7 @@ from typing import Any
 from mechamental.config import Settings
 from mechamental.db import Database
 from mechamental.sync import announced
-from mechamental.sync.clock import Clock
+from mechamental.sync.clock import Clock, raise_if_cancelled
 from mechamental.sync.options import SyncTuning
 from mechamental.sync.presence_store import Desired, Key, PresenceStore, Viewing
 
@@ -139,6 +139,7 @@ class PresenceService:
             try:
                 await self.flush()
             except Exception:
+                raise_if_cancelled()
                 log.warning("presence store unreachable; stream counts kept for later")
                 await asyncio.sleep(RETRY_SECONDS)
                 self._wake.set()

@@ -11,11 +11,34 @@ server, or httpx's ASGI transport) the endpoint falls back to ordinary ASGI send
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 EXTENSION = "mechamental.transport"
+
+
+class _NoFlow:
+    """uvicorn's flow control, once a taken-over stream's sink handles it."""
+
+    write_paused = False
+
+    def pause_reading(self) -> None:
+        """Nothing to do."""
+
+    def resume_reading(self) -> None:
+        """Nothing to do."""
+
+    def pause_writing(self) -> None:
+        """Nothing to do."""
+
+    def resume_writing(self) -> None:
+        """Nothing to do."""
+
+
+_NO_FLOW = _NoFlow()
+_NO_PIPELINE: deque[Any] = deque(maxlen=0)  # shared: nothing is ever queued on it
 
 
 class Sink(Protocol):
@@ -67,10 +90,15 @@ class SyncHttpToolsProtocol(HttpToolsProtocol):
         # uvicorn is done with this response: it neither frames nor completes it.
         cycle.response_complete = True
         cycle.keep_alive = False
-        # Drop per-request state this long-lived connection no longer needs.
-        self.headers = []
+        # Drop what a long-lived stream no longer needs (memory per idle stream counts):
+        # the request's cycle, parser and scope, and uvicorn's flow control (the sink's now).
+        self.cycle = None  # type: ignore[assignment]
+        self.parser = None  # type: ignore[assignment]
         self.scope = None  # type: ignore[assignment]
-        cycle.scope = None  # type: ignore[assignment]
+        self.headers = None  # type: ignore[assignment]
+        self.url = b""
+        self.pipeline = _NO_PIPELINE
+        self.flow = _NO_FLOW  # type: ignore[assignment]
         return self.transport
 
     def data_received(self, data: bytes) -> None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from mechamental.db import Database
 from mechamental.sync import eventlog
 from mechamental.sync.bus import LocalBus, RedisBus
-from mechamental.sync.clock import Clock
+from mechamental.sync.clock import Clock, raise_if_cancelled
 from mechamental.sync.frames import Event, Frame, encode
 from mechamental.sync.options import SyncTuning
 
@@ -83,6 +83,7 @@ class Publisher:
                     log.info("publishing works again")
                 self._failing = False
             except Exception as exc:
+                raise_if_cancelled()
                 # The rows stay unpublished; the drain finds them once the bus is back.
                 if not self._failing:
                     log.warning("publishing failed (%s); will retry from the outbox", exc)

@@ -25,16 +25,18 @@ class Stream:
     __slots__ = (
         "channel",
         "closed",
+        "deadline",
         "done",
+        "lifetime",
         "limit",
         "on_close",
         "org_id",
         "overflowed",
         "paused",
         "pending",
-        "timer",
         "transport",
         "user_id",
+        "workspace_id",
         "writable",
         "write",
     )
@@ -43,12 +45,17 @@ class Stream:
         self,
         *,
         org_id: str,
+        workspace_id: str,
         user_id: str,
         limit: int,
+        lifetime: float,
         on_close: Callable[[Stream], None],
     ) -> None:
         self.org_id = org_id
+        self.workspace_id = workspace_id
         self.user_id = user_id
+        self.lifetime = lifetime
+        self.deadline = 0.0
         self.channel: Channel | None = None
         self.transport: asyncio.Transport | None = None
         self.write: Callable[[bytes], None] = self._enqueue
@@ -56,7 +63,6 @@ class Stream:
         self.pending: list[bytes] = []
         self.closed = False
         self.overflowed = False
-        self.timer: asyncio.TimerHandle | None = None
         self.done: asyncio.Future[None] | None = None
         self.writable: asyncio.Event | None = None
         self.on_close = on_close
@@ -180,9 +186,6 @@ class Stream:
         if self.closed:
             return
         self.closed = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         if self.writable is not None:
             self.writable.set()
         if self.done is not None and not self.done.done():

@@ -124,9 +124,11 @@ async def serve(hub: SyncHub, plan: StreamPlan, scope: Scope, receive: Receive, 
     channel = plan.channel
     stream = Stream(
         org_id=plan.org_id,
+        workspace_id=plan.workspace_id,
         user_id=plan.user_id,
         limit=hub.settings.stream_queue_limit,
-        on_close=lambda s: _closed(hub, plan, s),
+        lifetime=plan.lifetime,
+        on_close=hub.on_stream_closed,
     )
     try:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
@@ -141,11 +143,11 @@ async def serve(hub: SyncHub, plan: StreamPlan, scope: Scope, receive: Receive, 
             org_id=plan.org_id, workspace_id=plan.workspace_id, user_id=plan.user_id
         )
         stream.send(plan.opening)
+        plan.opening = b""
         if hub.stopping:
             stream.finish()
         elif await _attach_safely(hub, channel, stream, plan.start):
-            loop = asyncio.get_running_loop()
-            stream.timer = loop.call_later(plan.lifetime, _expire, hub, plan, stream)
+            hub.deadlines.add(stream, asyncio.get_running_loop().time() + plan.lifetime)
     finally:
         hub.release(channel)
     if stream.transport is None:
@@ -195,22 +197,25 @@ async def _attach(hub: SyncHub, channel: Channel, stream: Stream, pos: int) -> b
     return False
 
 
-def _expire(hub: SyncHub, plan: StreamPlan, stream: Stream) -> None:
+def expire(stream: Stream) -> None:
     """The stream's time is up: say so (with the position to resume from) and close."""
-    stream.timer = None
     channel = stream.channel
-    seq = channel.last_seq if channel is not None and channel.last_seq is not None else plan.start
-    data = {"timeout_seconds": plan.lifetime, "reconnect": True}
-    stream.finish(synthetic(plan.org_id, plan.workspace_id, seq, "sync.timeout", data))
+    if channel is None or channel.last_seq is None:
+        stream.finish()
+        return
+    data = {"timeout_seconds": stream.lifetime, "reconnect": True}
+    frame = synthetic(stream.org_id, stream.workspace_id, channel.last_seq, "sync.timeout", data)
+    stream.finish(frame)
 
 
-def _closed(hub: SyncHub, plan: StreamPlan, stream: Stream) -> None:
+def closed(hub: SyncHub, stream: Stream) -> None:
+    """A stream ended (any way): detach it and tell presence."""
     channel = stream.channel
     if channel is not None:
         channel.remove(stream)
         stream.channel = None
     hub.queued.discard(stream)
-    hub.presence.stream_closed(workspace_id=plan.workspace_id, user_id=plan.user_id)
+    hub.presence.stream_closed(workspace_id=stream.workspace_id, user_id=stream.user_id)
 
 
 async def _pump(stream: Stream, receive: Receive, send: Send) -> None:

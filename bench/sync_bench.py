@@ -1,0 +1,371 @@
+"""Sync benchmark: fan-out to N streams on one workspace, against a raw-asyncio floor.
+
+Usage: .venv/bin/python bench/sync_bench.py [--sizes 1000,5000,10000] [--events 20]
+                                            [--presence-seconds 10]
+
+Starts `mechamental serve` (one uvicorn worker, uvloop + httptools, embedded SQLite) and
+the floor server (bench/sync_floor.py: a set of transports, one pre-encoded frame written
+to each) as separate processes; this process is the load generator (uvloop, raw sockets).
+For each N it opens N streams, measures the server's memory per idle stream, triggers
+events (a PUT through the API; a trigger request for the floor) one at a time and records
+when each stream receives each event. Then the presence load: 500 users making 500
+presence calls/s (9 in 10 change nothing, 1 in 10 change the viewed resource) while
+1,000 streams watch, and the delivery time of each resulting event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sync_client import (  # noqa: E402
+    Arrivals,
+    HttpClient,
+    StreamReader,
+    cpu_seconds,
+    open_streams,
+    percentile,
+    rss_kb,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+HOST = "127.0.0.1"
+SECRET = "bench-jwt-secret-" + "x" * 32
+ORG = "bench-org"
+
+
+def token(user: str, role: str = "owner") -> str:
+    """A JWT for the bench org."""
+    claims = {"sub": user, "org_id": ORG, "role": role, "exp": int(time.time()) + 7200}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+def free_port() -> int:
+    """An unused loopback port."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    """Block until something accepts connections on `port`."""
+    import socket
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "server exited"
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    """p50 / p99 / max in milliseconds."""
+    return {
+        "p50": percentile(values, 50) * 1000,
+        "p99": percentile(values, 99) * 1000,
+        "max": max(values) * 1000 if values else float("nan"),
+    }
+
+
+class Bench:
+    """The load generator."""
+
+    def __init__(self, args: argparse.Namespace, api: tuple[int, int], floor: tuple[int, int]):
+        self.args = args
+        self.api_port, self.api_pid = api
+        self.floor_port, self.floor_pid = floor
+        self.owner = token("owner")
+        self.http = HttpClient(HOST, self.api_port)
+        self.ws_id = ""
+        self.frame_size = 700
+
+    def stream_request(self, bearer: str) -> bytes:
+        """The GET of the workspace's stream."""
+        path = f"/v1/orgs/{ORG}/workspaces/{self.ws_id}/sync/stream"
+        return (
+            f"GET {path} HTTP/1.1\r\nhost: {HOST}\r\naccept: text/event-stream\r\n"
+            f"authorization: Bearer {bearer}\r\n\r\n"
+        ).encode()
+
+    async def setup(self) -> None:
+        """Create the workspace; learn the size of one update frame."""
+        headers = {"authorization": f"Bearer {self.owner}", "content-type": "application/json"}
+        status, body = await self.http.request(
+            "POST", f"/v1/orgs/{ORG}/workspaces", headers, b'{"name": "bench"}'
+        )
+        assert status == 201, body
+        import json
+
+        self.ws_id = json.loads(body)["workspace_id"]
+        sizes: list[int] = []
+        arrivals = Arrivals()
+        reader = StreamReader(self.stream_request(self.owner), arrivals,
+                              on_event=lambda t, d: sizes.append(len(json.dumps(d))))  # fmt: skip
+        loop = asyncio.get_running_loop()
+        await loop.create_connection(lambda: reader, HOST, self.api_port)
+        for wanted in (1, 2):
+            if wanted == 2:
+                await self.trigger_api(0)
+            deadline = time.monotonic() + 30
+            while len(sizes) < wanted:
+                assert time.monotonic() < deadline, "the warm-up stream got nothing"
+                await asyncio.sleep(0.05)
+        self.frame_size = sizes[-1] + 60
+        assert reader.transport is not None
+        reader.transport.abort()
+
+    async def trigger_api(self, i: int) -> None:
+        """One workspace.updated through the API."""
+        headers = {"authorization": f"Bearer {self.owner}", "content-type": "application/json"}
+        body = b'{"description": "bench event %d"}' % i
+        status, _ = await self.http.request(
+            "PUT", f"/v1/orgs/{ORG}/workspaces/{self.ws_id}", headers, body
+        )
+        assert status == 200
+
+    async def fanout(self, n: int, *, floor: bool) -> dict[str, Any]:
+        """N streams, `events` events one after the other; latencies and memory."""
+        port, pid = (self.floor_port, self.floor_pid) if floor else (self.api_port, self.api_pid)
+        trigger_http = HttpClient(HOST, self.floor_port) if floor else None
+        request = (
+            f"GET /stream HTTP/1.1\r\nhost: {HOST}\r\n\r\n".encode()
+            if floor
+            else self.stream_request(self.owner)
+        )
+        arrivals = Arrivals()
+        base_rss = rss_kb(pid)
+        readers = await open_streams(HOST, port, request, n, arrivals)
+        await asyncio.sleep(1.5)
+        per_stream_kb = (rss_kb(pid) - base_rss) / n
+        latencies: list[float] = []
+        completions: list[float] = []
+        cpu0, gen0, wall0 = cpu_seconds(pid), time.process_time(), time.perf_counter()
+        busy = 0.0
+        for i in range(self.args.events):
+            seq = (i + 1) if floor else readers[0].last + 1
+            slot = arrivals.expect(seq)
+            t0 = time.perf_counter()
+            if trigger_http is not None:
+                path = f"/trigger?seq={seq}&size={self.frame_size}"
+                await trigger_http.request("POST", path, {})
+            else:
+                await self.trigger_api(i + 1)
+            deadline = t0 + 60
+            while len(slot) < n and time.perf_counter() < deadline:
+                await asyncio.sleep(0.002)
+            busy += time.perf_counter() - t0
+            latencies += [t - t0 for t in slot]
+            completions.append((max(slot) if slot else deadline) - t0)
+            await asyncio.sleep(0.1)
+        wall = time.perf_counter() - wall0
+        result = {
+            "n": n,
+            "kb_per_stream": per_stream_kb,
+            "delivered": len(latencies) / (n * self.args.events),
+            "latency": stats(latencies),
+            "all_streams": stats(completions),
+            "server_cpu": (cpu_seconds(pid) - cpu0) / busy,
+            "generator_cpu": (time.process_time() - gen0) / busy,
+            "wall": wall,
+        }
+        for reader in readers:
+            if reader.transport is not None:
+                reader.transport.abort()
+        if trigger_http is not None:
+            trigger_http.close()
+        await asyncio.sleep(2.0)
+        return result
+
+    async def presence_load(self) -> dict[str, Any]:
+        """500 users, 500 calls/s, 1 in 10 changing the viewed resource; 1,000 streams."""
+        users = [f"user-{i}" for i in range(500)]
+        tokens = {u: token(u, "member") for u in users}
+        caused: dict[tuple[str, str], int] = {}
+
+        def on_event(kind: str, data: dict[str, Any]) -> None:
+            if kind == "presence.viewing" and data["data"]["viewing"]:
+                key = (data["actor_id"], data["data"]["viewing"]["resource_id"])
+                caused[key] = int(data["id"].split("-")[0])
+
+        arrivals = Arrivals()
+        arrivals.times = _AllSeqs()
+        loop = asyncio.get_running_loop()
+        watcher = StreamReader(self.stream_request(self.owner), arrivals, on_event=on_event)
+        await loop.create_connection(lambda: watcher, HOST, self.api_port)
+        readers = await open_streams(
+            HOST, self.api_port, self.stream_request(self.owner), 999, arrivals
+        )
+        clients = [HttpClient(HOST, self.api_port) for _ in range(50)]
+        current = {u: "doc-0" for u in users}
+        sent: dict[tuple[str, str], float] = {}
+        call_times: list[float] = []
+
+        async def call(user: str, resource_id: str) -> None:
+            client = clients[hash(user) % len(clients)]
+            path = (
+                f"/v1/orgs/{ORG}/workspaces/{self.ws_id}/sync/presence/viewing"
+                f"?resource_type=doc&resource_id={resource_id}"
+            )
+            started = time.perf_counter()
+            status, _ = await client.request(
+                "POST", path, {"authorization": f"Bearer {tokens[user]}"}
+            )
+            call_times.append(time.perf_counter() - started)
+            assert status == 200, status
+
+        locks = [asyncio.Lock() for _ in clients]
+
+        async def serial(user: str, resource_id: str) -> None:
+            async with locks[hash(user) % len(clients)]:
+                await call(user, resource_id)
+
+        await asyncio.gather(*(serial(u, "doc-0") for u in users))  # everyone joins first
+        await asyncio.sleep(2.0)
+        call_times.clear()
+        rate, seconds = 500, self.args.presence_seconds
+        rng = random.Random(7)
+        cpu0, gen0 = cpu_seconds(self.api_pid), time.process_time()
+        started = time.perf_counter()
+        pending: list[asyncio.Task[None]] = []
+        for i in range(rate * seconds):
+            due = started + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            user = users[i % len(users)]
+            if rng.random() < 0.1:
+                current[user] = f"doc-{i}"
+                sent[(user, current[user])] = time.perf_counter()
+            pending.append(asyncio.create_task(serial(user, current[user])))
+        await asyncio.gather(*pending)
+        elapsed = time.perf_counter() - started
+        server_cpu = (cpu_seconds(self.api_pid) - cpu0) / elapsed
+        generator_cpu = (time.process_time() - gen0) / elapsed
+        await asyncio.sleep(2.0)
+        latencies: list[float] = []
+        missing = 0
+        for key, t0 in sent.items():
+            seq = caused.get(key)
+            times = arrivals.times.get(seq, []) if seq is not None else []
+            missing += 1000 - len(times)
+            latencies += [t - t0 for t in times]
+        for reader in [watcher, *readers]:
+            if reader.transport is not None:
+                reader.transport.abort()
+        for client in clients:
+            client.close()
+        return {
+            "calls_per_s": len(call_times) / elapsed,
+            "call": stats(call_times),
+            "changes": len(sent),
+            "missing_deliveries": missing,
+            "delivery": stats(latencies),
+            "server_cpu": server_cpu,
+            "generator_cpu": generator_cpu,
+        }
+
+
+class _AllSeqs(dict[int, list[float]]):
+    """Arrival record that keeps every event (presence events are not known in advance)."""
+
+    def get(self, key: int, default: Any = None) -> Any:  # type: ignore[override]
+        return self.setdefault(key, [])
+
+
+def report(rows: list[tuple[dict[str, Any], dict[str, Any]]], pres: dict[str, Any] | None) -> None:
+    """Print the figures."""
+    print("\nFan-out: per-(event, stream) delivery latency, ms; ratio = ours / floor")
+    print(f"{'streams':>8} {'':6} {'p50':>8} {'p99':>8} {'max':>8} {'all p99':>8} "
+          f"{'KB/str':>7} {'srv cpu':>7} {'gen cpu':>7} {'deliv':>6}")  # fmt: skip
+    for ours, floor in rows:
+        for name, r in (("ours", ours), ("floor", floor)):
+            lat, all_ = r["latency"], r["all_streams"]
+            print(f"{r['n']:>8} {name:6} {lat['p50']:8.1f} {lat['p99']:8.1f} {lat['max']:8.1f} "
+                  f"{all_['p99']:8.1f} {r['kb_per_stream']:7.2f} {r['server_cpu']:7.2f} "
+                  f"{r['generator_cpu']:7.2f} {r['delivered']:6.3f}")  # fmt: skip
+        ratio = ours["latency"]["p99"] / floor["latency"]["p99"]
+        print(f"{ours['n']:>8} ratio  p99 {ratio:.2f}x  (target <= 2x; memory "
+              f"{ours['kb_per_stream']:.2f} KB/stream, target <= 10)")  # fmt: skip
+    if pres:
+        d, c = pres["delivery"], pres["call"]
+        print("\nPresence: 500 users, 1,000 streams")
+        print(
+            f"  calls/s {pres['calls_per_s']:.0f}; call p50 {c['p50']:.1f} ms p99 {c['p99']:.1f} ms"
+        )
+        print(f"  {pres['changes']} viewing changes; delivery p50 {d['p50']:.1f} ms "
+              f"p99 {d['p99']:.1f} ms max {d['max']:.1f} ms (target p99 <= 100); "
+              f"missing {pres['missing_deliveries']}")  # fmt: skip
+        print(f"  server cpu {pres['server_cpu']:.2f}, generator cpu {pres['generator_cpu']:.2f}")
+
+
+async def run(args: argparse.Namespace, api: tuple[int, int], floor: tuple[int, int]) -> None:
+    """All measurements."""
+    bench = Bench(args, api, floor)
+    await bench.setup()
+    rows = []
+    for n in [int(s) for s in args.sizes.split(",") if s]:
+        ours = await bench.fanout(n, floor=False)
+        theirs = await bench.fanout(n, floor=True)
+        rows.append((ours, theirs))
+        report([rows[-1]], None)
+    pres = await bench.presence_load() if args.presence_seconds else None
+    report(rows, pres)
+
+
+def main() -> None:
+    """Start the servers, run the load, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,5000,10000")
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--presence-seconds", type=int, default=10)
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    data = Path(tempfile.mkdtemp(prefix="mm-sync-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MECHAMENTAL_")}
+    env.update(
+        MECHAMENTAL_DATA_DIR=str(data),
+        MECHAMENTAL_JWT_SECRET=SECRET,
+        MECHAMENTAL_RUN_WORKER="false",
+        MECHAMENTAL_LOG_LEVEL="WARNING",
+    )
+    api_port, floor_port = free_port(), free_port()
+    log = (data / "server.log").open("wb")
+    api = subprocess.Popen([str(BIN / "mechamental"), "serve", "--port", str(api_port)],
+                           env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    floor = subprocess.Popen([sys.executable, str(Path(__file__).with_name("sync_floor.py")),
+                              str(floor_port)], stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_ready(api_port, api)
+        wait_ready(floor_port, floor)
+        uvloop.run(run(args, (api_port, api.pid), (floor_port, floor.pid)))
+    finally:
+        api.terminate()
+        floor.terminate()
+        api.wait(10)
+        floor.wait(10)
+        print(f"(server log: {data / 'server.log'})")
+
+
+if __name__ == "__main__":
+    main()

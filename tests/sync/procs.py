@@ -1,0 +1,148 @@
+"""Real `mechamental serve` processes for the multi-process tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+MECHAMENTAL = str(Path(sys.executable).with_name("mechamental"))
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServerProcess:
+    """One API process."""
+
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    async def start(self) -> ServerProcess:
+        """Start and wait until it answers /healthz."""
+        assert self.log is not None
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(  # noqa: ASYNC220 (returns at once)
+                [MECHAMENTAL, "serve", "--port", str(self.port), "--no-migrate"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient() as client:
+            while True:
+                assert self.proc.poll() is None, self.log.read_text()[-3000:]
+                try:
+                    if (await client.get(f"{self.url}/healthz")).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "server did not start"
+                await asyncio.sleep(0.1)
+
+    @property
+    def url(self) -> str:
+        """Base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def signal(self, sig: int) -> None:
+        """Send a signal."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    async def wait(self, within: float = 20) -> int:
+        """Wait for the process to exit; its exit code."""
+        assert self.proc is not None
+        deadline = time.monotonic() + within
+        while self.proc.poll() is None:
+            assert time.monotonic() < deadline, "process did not exit"
+            await asyncio.sleep(0.05)
+        return self.proc.returncode
+
+    async def kill(self) -> None:
+        """SIGKILL and reap."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            await self.wait()
+
+
+def server_env(
+    *, database_url: str, data_dir: Path, redis_url: str | None, prefix: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a test server process."""
+    from tests.conftest import JWT_SECRET
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MECHAMENTAL_")}
+    env.update(
+        MECHAMENTAL_ENV="test",
+        MECHAMENTAL_DATABASE_URL=database_url,
+        MECHAMENTAL_DATA_DIR=str(data_dir),
+        MECHAMENTAL_SECRET_KEY="test-secret-key-" + "k" * 32,
+        MECHAMENTAL_JWT_SECRET=JWT_SECRET,
+        MECHAMENTAL_RUN_WORKER="false",
+        MECHAMENTAL_LOG_LEVEL="WARNING",
+        MECHAMENTAL_LOG_FORMAT="console",
+        MECHAMENTAL_REDIS_PREFIX=prefix,
+    )
+    if redis_url:
+        env["MECHAMENTAL_REDIS_URL"] = redis_url
+    env.update(extra)
+    return env
+
+
+class RedisServer:
+    """A throw-away redis-server on its own port (so it can be restarted)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Its URL."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        """Start (empty: no persistence) and wait for PING."""
+        import redis
+
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 (returns at once)
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.workdir)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if redis.Redis.from_url(self.url, socket_connect_timeout=1).ping():
+                    return
+            except (redis.RedisError, OSError):
+                pass
+            assert time.monotonic() < deadline, "redis-server did not start"
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        """Kill it (its data is gone)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)

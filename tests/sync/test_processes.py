@@ -1,0 +1,271 @@
+"""Real server processes: shared events and presence over Redis, SIGKILL, SIGTERM, Redis restart."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from mechamental.db import Database
+from tests.conftest import Tenant, create_tenant
+from tests.sync.conftest import drop_prefix, eventually
+from tests.sync.procs import RedisServer, ServerProcess, server_env
+from tests.sync.sse import Stream, open_stream
+
+FAST = {
+    "MECHAMENTAL_PRESENCE_GRACE_SECONDS": "1",
+    "MECHAMENTAL_SYNC_PROCESS_LEASE_SECONDS": "1",
+    "MECHAMENTAL_SYNC_SWEEP_INTERVAL_SECONDS": "0.2",
+    "MECHAMENTAL_SYNC_ORPHAN_AFTER_SECONDS": "1",
+    "MECHAMENTAL_SYNC_DRAIN_INTERVAL_SECONDS": "0.3",
+}
+
+
+@pytest.fixture
+async def tenant_db(database_url: str) -> AsyncIterator[Tenant]:
+    """A tenant in the shared database the processes use."""
+    db = Database(database_url)
+    try:
+        yield await create_tenant(db, "proc")
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> AsyncIterator[str]:  # type: ignore[misc]
+    """A Redis key prefix for this test's processes (removed afterwards)."""
+    value = f"mmtest-{uuid.uuid4().hex[:12]}"
+    yield value
+    drop_prefix(redis_url, value)
+
+
+@pytest.fixture
+async def procs(tmp_path: Path) -> AsyncIterator[list[ServerProcess]]:
+    """Processes started by the test; killed at the end."""
+    started: list[ServerProcess] = []
+    yield started
+    for proc in started:
+        await proc.kill()
+
+
+async def launch(procs: list[ServerProcess], env: dict[str, str], tmp_path: Path) -> ServerProcess:
+    """Start one more server process."""
+    proc = ServerProcess(env, log=tmp_path / f"server-{len(procs)}.log")
+    procs.append(proc)
+    return await proc.start()
+
+
+async def stream_on(
+    proc: ServerProcess,
+    tenant: Tenant,
+    ws_id: str,
+    role: str = "owner",
+    last_event_id: str | None = None,
+) -> Stream:
+    """Open a stream on one process."""
+    headers = {"Authorization": f"Bearer {tenant.tokens[role]}"}
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
+    stream = await open_stream(proc.port, f"{tenant.base}/{ws_id}/sync/stream", headers)
+    assert stream.status == 200
+    return stream
+
+
+async def create_ws(client: httpx.AsyncClient, proc: ServerProcess, tenant: Tenant) -> str:
+    """Create a workspace through one process."""
+    response = await client.post(
+        f"{proc.url}{tenant.base}", json={"name": "shared"}, headers=tenant.headers()
+    )
+    assert response.status_code == 201, response.text
+    ws_id: str = response.json()["workspace_id"]
+    return ws_id
+
+
+async def test_two_processes_share_events_and_presence(
+    tenant_db: Tenant,
+    database_url: str,
+    redis_url: str,
+    prefix: str,
+    procs: list[ServerProcess],
+    tmp_path: Path,
+) -> None:
+    env = server_env(
+        database_url=database_url, data_dir=tmp_path, redis_url=redis_url, prefix=prefix, **FAST
+    )
+    a = await launch(procs, env, tmp_path)
+    b = await launch(procs, env, tmp_path)
+    tenant = tenant_db
+    async with httpx.AsyncClient(timeout=20) as client:
+        ws_id = await create_ws(client, a, tenant)
+        on_b = await stream_on(b, tenant, ws_id, "member")
+        await on_b.next()
+        await client.put(
+            f"{a.url}{tenant.base}/{ws_id}", json={"name": "from A"}, headers=tenant.headers()
+        )
+        updated = await on_b.next()
+        assert updated.event == "workspace.updated"
+        assert updated.data["data"]["changes"] == {"name": "from A"}
+
+        # Presence is one view: a stream held on A, a join through B, seen from both.
+        on_a = await stream_on(a, tenant, ws_id, "owner")
+        await on_a.next()
+        joined = await client.post(
+            f"{b.url}{tenant.base}/{ws_id}/sync/presence/join", headers=tenant.headers("owner")
+        )
+        assert joined.status_code == 200 and joined.content == b"null"
+        assert (await on_b.next()).event == "presence.joined"
+        assert (await on_a.next()).event == "presence.joined"
+
+        async def listed() -> list[tuple[str, int]]:
+            response = await client.get(
+                f"{b.url}{tenant.base}/{ws_id}/sync/presence", headers=tenant.headers()
+            )
+            return [(m["user_id"], m["connections"]) for m in response.json()["members"]]
+
+        assert await eventually(listed, lambda m: m == [(tenant.users["owner"], 1)])
+
+        # A dies holding the owner's only stream: B announces the leave.
+        await a.kill()
+        left = await on_b.next(within=30)
+        assert left.event == "presence.left" and left.data["actor_id"] == tenant.users["owner"]
+        assert left.data["data"]["reason"] == "expired"
+        assert await listed() == []
+        on_b.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_event_committed_before_a_sigkill_arrives_after_restart(
+    tenant_db: Tenant,
+    database_url: str,
+    redis_url: str,
+    prefix: str,
+    procs: list[ServerProcess],
+    tmp_path: Path,
+) -> None:
+    base = server_env(
+        database_url=database_url,
+        data_dir=tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        MECHAMENTAL_SYNC_ORPHAN_AFTER_SECONDS="3600",
+    )
+    # A commits but never publishes: as if it died between the commit and the publish.
+    a = await launch(procs, {**base, "MECHAMENTAL_SYNC_PUBLISH": "false"}, tmp_path)
+    b = await launch(procs, base, tmp_path)
+    tenant = tenant_db
+    async with httpx.AsyncClient(timeout=20) as client:
+        ws_id = await create_ws(client, b, tenant)
+        on_b = await stream_on(b, tenant, ws_id)
+        head = await on_b.next()
+        response = await client.put(
+            f"{a.url}{tenant.base}/{ws_id}", json={"name": "committed"}, headers=tenant.headers()
+        )
+        assert response.status_code == 200
+        a.signal(signal.SIGKILL)
+        assert await a.wait() == -signal.SIGKILL
+        with pytest.raises(TimeoutError):
+            await on_b.next(within=1.5)  # nobody has published it yet
+        await launch(procs, base, tmp_path)  # the next start publishes what was pending
+        event = await on_b.next(within=30)
+        assert event.seq == head.seq + 1 and event.data["data"]["changes"] == {"name": "committed"}
+        on_b.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_sigterm_ends_every_stream_within_two_seconds(
+    tenant_db: Tenant, database_url: str, procs: list[ServerProcess], tmp_path: Path
+) -> None:
+    env = server_env(database_url=database_url, data_dir=tmp_path, redis_url=None, prefix="mm")
+    proc = await launch(procs, env, tmp_path)
+    tenant = tenant_db
+    async with httpx.AsyncClient(timeout=20) as client:
+        ws_id = await create_ws(client, proc, tenant)
+    streams = [await stream_on(proc, tenant, ws_id) for _ in range(20)]
+    for stream in streams:
+        await stream.next()
+    started = time.monotonic()
+    proc.signal(signal.SIGTERM)
+    await asyncio.gather(*(stream.wait_end(within=5) for stream in streams))
+    assert time.monotonic() - started < 2.0
+    # uvicorn finishes its graceful shutdown, then re-raises the signal it caught.
+    assert await proc.wait() in (0, -signal.SIGTERM)
+    assert "Traceback" not in (tmp_path / "server-0.log").read_text()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_bounded_redis_connections_and_a_redis_restart(
+    tenant_db: Tenant, database_url: str, procs: list[ServerProcess], tmp_path: Path
+) -> None:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    server = RedisServer(tmp_path)
+    await server.start()
+    try:
+        env = server_env(
+            database_url=database_url,
+            data_dir=tmp_path,
+            redis_url=server.url,
+            prefix="mm",
+            MECHAMENTAL_SYNC_REDIS_MAX_CONNECTIONS="4",
+            **FAST,
+        )
+        a = await launch(procs, env, tmp_path)
+        b = await launch(procs, env, tmp_path)
+        tenant = tenant_db
+        async with httpx.AsyncClient(timeout=20) as client:
+            ws_id = await create_ws(client, a, tenant)
+            streams = [await stream_on(b, tenant, ws_id, "member") for _ in range(40)]
+            for stream in streams:
+                await stream.next()
+            joined = await client.post(
+                f"{b.url}{tenant.base}/{ws_id}/sync/presence/join", headers=tenant.headers("member")
+            )
+            assert joined.status_code == 200
+            for stream in streams:
+                assert (await stream.next()).event == "presence.joined"
+            names = [c["name"] for c in redis.Redis.from_url(server.url).client_list()]
+            per_process: dict[str, int] = {}
+            for name in names:
+                if name.startswith("mm:"):
+                    per_process[name] = per_process.get(name, 0) + 1
+            assert len(per_process) == 2 and max(per_process.values()) <= 5, per_process
+
+            watch = streams[0]
+            last = watch
+            await server.stop()  # Redis dies, and comes back empty
+            response = await client.put(
+                f"{a.url}{tenant.base}/{ws_id}",
+                json={"name": "during outage"},
+                headers=tenant.headers(),
+            )
+            assert response.status_code == 200  # committed: it must not be lost
+            await server.start()
+            try:
+                event = await watch.next(within=30)
+            except EOFError:  # closed cleanly instead: the client resumes
+                last = await stream_on(b, tenant, ws_id, "member", last_event_id=None)
+                event = await last.next()
+            while event.event != "workspace.updated":
+                event = await last.next(within=30)
+            assert event.data["data"]["changes"] == {"name": "during outage"}
+
+            async def listed() -> list[tuple[str, int]]:
+                response = await client.get(
+                    f"{a.url}{tenant.base}/{ws_id}/sync/presence", headers=tenant.headers()
+                )
+                return [(m["user_id"], m["connections"]) for m in response.json()["members"]]
+
+            # Presence converges: the member still holds 40 streams on B.
+            assert await eventually(listed, lambda m: m == [(tenant.users["member"], 40)])
+            for stream in streams:
+                stream.close()
+    finally:
+        await server.stop()
