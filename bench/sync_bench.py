@@ -20,6 +20,7 @@ import asyncio
 import os
 import random
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -351,7 +352,11 @@ def main() -> None:
     )
     api_port, floor_port = free_port(), free_port()
     log = (data / "server.log").open("wb")
-    api = subprocess.Popen([str(BIN / "mechamental"), "serve", "--port", str(api_port)],
+    command = [str(BIN / "mechamental"), "serve", "--port", str(api_port)]
+    if os.environ.get("SYNC_BENCH_SERVER"):  # e.g. a profiling wrapper (gets the port)
+        subprocess.run([str(BIN / "mechamental"), "migrate"], env=env, check=True)
+        command = [*os.environ["SYNC_BENCH_SERVER"].split(), str(api_port)]
+    api = subprocess.Popen(command,
                            env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     floor = subprocess.Popen([sys.executable, str(Path(__file__).with_name("sync_floor.py")),
                               str(floor_port)], stdout=subprocess.DEVNULL)  # fmt: skip
@@ -360,6 +365,9 @@ def main() -> None:
         wait_ready(floor_port, floor)
         uvloop.run(run(args, (api_port, api.pid), (floor_port, floor.pid)))
     finally:
+        if os.environ.get("SYNC_BENCH_SERVER"):
+            api.send_signal(signal.SIGUSR1)
+            time.sleep(3)
         api.terminate()
         floor.terminate()
         api.wait(10)

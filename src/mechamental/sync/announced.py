@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Integer, bindparam, delete, insert, or_, select, update
 
 from mechamental.db import Conn, Database
+from mechamental.sync.frames import Event
 from mechamental.sync.models import presence_members as pm
-from mechamental.sync.outbox import next_seq, record_event
+from mechamental.sync.outbox import record_events
 from mechamental.sync.presence_store import Desired, Viewing
+from mechamental.types import UTCDateTime
 from mechamental.workspaces.models import workspaces
 
 JOINED, LEFT, VIEWING = "presence.joined", "presence.left", "presence.viewing"
@@ -63,43 +65,63 @@ def transitions(
     return out
 
 
+# Statements are built once; constructing them per call cost more than running them.
+_LOCK = (
+    select(workspaces.c.org_id, workspaces.c.event_seq)
+    .where(workspaces.c.workspace_id == bindparam("w"))
+    .with_for_update()
+)
+_KEY = (pm.c.workspace_id == bindparam("w")) & (pm.c.user_id == bindparam("u"))
+_MEMBER = select(pm.c.present, pm.c.viewing_type, pm.c.viewing_id, pm.c.since, pm.c.version,
+                 pm.c.seq).where(_KEY)  # fmt: skip
+_TAKE_SEQS = (
+    update(workspaces)
+    .where(workspaces.c.workspace_id == bindparam("w"))
+    .values(event_seq=workspaces.c.event_seq + bindparam("n", type_=Integer()))
+)
+_STATE = {
+    "present": bindparam("present"),
+    "viewing_type": bindparam("viewing_type"),
+    "viewing_id": bindparam("viewing_id"),
+    "since": bindparam("since", type_=UTCDateTime()),
+    "version": bindparam("version"),
+    "seq": bindparam("seq"),
+    "updated_at": bindparam("updated_at", type_=UTCDateTime()),
+}
+_UPDATE_MEMBER = update(pm).where(_KEY).values(**_STATE)
+_INSERT_MEMBER = insert(pm).values(
+    workspace_id=bindparam("w"), user_id=bindparam("u"), org_id=bindparam("org_id"), **_STATE
+)
+
+
 async def announce(
     db: Database, *, workspace_id: str, user_id: str, desired: Desired, now: datetime
 ) -> int:
     """Record what changed since the last announcement; the number of events written."""
+    key = {"w": workspace_id, "u": user_id}
     async with db.transaction() as conn:
         # The workspace row lock orders this with every other event of the workspace.
-        org_id = (
-            await conn.execute(
-                select(workspaces.c.org_id)
-                .where(workspaces.c.workspace_id == workspace_id)
-                .with_for_update()
-            )
-        ).scalar()
-        if org_id is None:
+        locked = (await conn.execute(_LOCK, key)).first()
+        if locked is None:
             return 0
-        key = (pm.c.workspace_id == workspace_id) & (pm.c.user_id == user_id)
-        row = (await conn.execute(select(pm).where(key))).first()
+        org_id, head = locked.org_id, int(locked.event_seq)
+        row = (await conn.execute(_MEMBER, key)).first()
         if row is not None and row.version >= desired.version:
             return 0
         since = row.since if row is not None and row.present and row.since else now
         seq = row.seq if row is not None else 0
         changes = transitions(row, desired, user_id, since)
-        for type_, data in changes:
-            taken = await next_seq(conn, workspace_id=workspace_id)
-            assert taken is not None  # the row is locked above
-            seq = taken
-            await record_event(
-                conn,
-                org_id=org_id,
-                workspace_id=workspace_id,
-                seq=seq,
-                type=type_,
-                actor_id=user_id,
-                data=data,
-            )
+        if changes:
+            await conn.execute(_TAKE_SEQS, {"w": workspace_id, "n": len(changes)})
+            batch = [
+                Event(org_id, workspace_id, head + i, type_, user_id, now, data)
+                for i, (type_, data) in enumerate(changes, start=1)
+            ]
+            await record_events(conn, batch)
+            seq = head + len(changes)
         vt, vi = desired.viewing if desired.viewing else (None, None)
-        values = {
+        state = {
+            **key,
             "present": desired.present,
             "viewing_type": vt,
             "viewing_id": vi,
@@ -109,10 +131,9 @@ async def announce(
             "updated_at": now,
         }
         if row is None:
-            values.update(workspace_id=workspace_id, user_id=user_id, org_id=org_id)
-            await conn.execute(insert(pm).values(**values))
+            await conn.execute(_INSERT_MEMBER, {**state, "org_id": org_id})
         else:
-            await conn.execute(update(pm).where(key).values(**values))
+            await conn.execute(_UPDATE_MEMBER, state)
         return len(changes)
 
 

@@ -28,7 +28,13 @@ class Channel:
     """Fan-out of one workspace's events to this process's streams."""
 
     def __init__(
-        self, *, workspace_id: str, read: ReadFrames, ring_size: int, on_empty: Callable[[], None]
+        self,
+        *,
+        workspace_id: str,
+        read: ReadFrames,
+        ring_size: int,
+        on_empty: Callable[[], None],
+        min_interval: float = 0.0,
     ) -> None:
         self.workspace_id = workspace_id
         self.last_seq: int | None = None  # unknown until the first stream reads the log
@@ -45,6 +51,10 @@ class Channel:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._iterating = False
         self._demoted: list[Stream] = []
+        self._unsent: list[Frame] = []  # emitted, not yet written: written together
+        self._flush_at: asyncio.Handle | None = None
+        self._last_flush = 0.0
+        self.min_interval = min_interval
 
     @property
     def size(self) -> int:
@@ -123,8 +133,16 @@ class Channel:
     def _emit(self, frames: list[Frame]) -> None:
         self.ring.extend(frames)
         self.last_seq = frames[-1].seq
-        plain = frames[0].data if len(frames) == 1 else b"".join(f.data for f in frames)
-        self.broadcast(plain)
+        if self._flush_at is None:
+            # Write at once if the last write was a while ago; otherwise a little later, so
+            # that a burst of events costs each stream one write (bounded extra latency).
+            loop = asyncio.get_running_loop()
+            due = self._last_flush + self.min_interval
+            if due <= loop.time():
+                self._flush_at = loop.call_soon(self.flush)
+            else:
+                self._flush_at = loop.call_at(due, self.flush)
+        self._unsent.extend(frames)
         if self._waiters:
             ready = [w for w in self._waiters if w[0] <= self.last_seq]
             self._waiters = [w for w in self._waiters if w[0] > self.last_seq]
@@ -133,7 +151,18 @@ class Channel:
                     future.set_result(None)
         if any(f.type == DELETED for f in frames):
             self.deleted = True
+            self.flush()
             self.close_all()
+
+    def flush(self) -> None:
+        """Write what was emitted since the last flush: one write per stream for all of it."""
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        frames, self._unsent = self._unsent, []
+        if frames:
+            self._last_flush = asyncio.get_running_loop().time()
+            self.broadcast(frames[0].data if len(frames) == 1 else b"".join(f.data for f in frames))
 
     def broadcast(self, plain: bytes) -> None:
         """Write SSE frames to every stream: encoded and framed once, one write each."""
@@ -171,6 +200,7 @@ class Channel:
     # Membership.
     def add(self, stream: Stream) -> None:
         """Attach a stream that is exactly at `last_seq`."""
+        self.flush()  # the stream already has everything up to last_seq
         stream.channel = self
         if stream.transport is not None and not stream.paused:
             self.direct[stream] = stream.write
@@ -203,6 +233,7 @@ class Channel:
 
     def close_all(self, final: Callable[[Stream], bytes] | None = None) -> None:
         """End every stream (after the frames `final` gives each, if any)."""
+        self.flush()
         for stream in [*self.direct, *self.others]:
             stream.finish(final(stream) if final else b"")
         for _, future in self._waiters:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 
 from mechamental.db import Conn
+from mechamental.fastquery import FastQuery
 from mechamental.sync.frames import Event
 from mechamental.sync.models import events
 from mechamental.workspaces.models import workspaces
@@ -35,15 +36,17 @@ def _event(row: Any) -> Event:
     )
 
 
-async def position(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
-    """The workspace's last event number, or None if it is not in `org_id`."""
-    result = await conn.execute(
-        select(workspaces.c.event_seq).where(
-            workspaces.c.workspace_id == workspace_id, workspaces.c.org_id == org_id
-        )
+_POSITION = FastQuery(
+    select(workspaces.c.event_seq).where(
+        workspaces.c.workspace_id == bindparam("w"), workspaces.c.org_id == bindparam("o")
     )
-    value = result.scalar()
-    return None if value is None else int(value)
+)
+
+
+async def position(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
+    """The workspace's last event number, or None if it is not in `org_id` (a hot path)."""
+    rows = await conn.fetch(_POSITION, {"w": workspace_id, "o": org_id})
+    return int(rows[0]["event_seq"]) if rows else None
 
 
 async def heads(conn: Conn, *, workspace_ids: list[str]) -> dict[str, int]:

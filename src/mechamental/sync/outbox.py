@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 
 from mechamental.db import Conn
 from mechamental.sync.frames import Event
@@ -42,14 +42,19 @@ def _notify(event: Event) -> None:
         callback(event)
 
 
+# Built once: constructing a statement per call costs more than running it.
+_NEXT_SEQ = (
+    update(workspaces)
+    .where(workspaces.c.workspace_id == bindparam("w"))
+    .values(event_seq=workspaces.c.event_seq + 1)
+    .returning(workspaces.c.event_seq)
+)
+_INSERT = insert(events)
+
+
 async def next_seq(conn: Conn, *, workspace_id: str) -> int | None:
     """Take the workspace's next event number (locks its row); None if it is gone."""
-    result = await conn.execute(
-        update(workspaces)
-        .where(workspaces.c.workspace_id == workspace_id)
-        .values(event_seq=workspaces.c.event_seq + 1)
-        .returning(workspaces.c.event_seq)
-    )
+    result = await conn.execute(_NEXT_SEQ, {"w": workspace_id})
     return result.scalar()
 
 
@@ -64,18 +69,24 @@ async def record_event(
     data: dict[str, Any],
 ) -> None:
     """Write one event at position `seq` of its workspace, published after commit."""
-    occurred_at = utcnow()
-    await conn.execute(
-        insert(events).values(
-            org_id=org_id,
-            workspace_id=workspace_id,
-            seq=seq,
-            type=type,
-            actor_id=actor_id,
-            occurred_at=occurred_at,
-            data=data,
-            published=False,
-        )
-    )
-    event = Event(org_id, workspace_id, seq, type, actor_id, occurred_at, data)
-    conn.after_commit(partial(_notify, event))
+    await record_events(conn, [Event(org_id, workspace_id, seq, type, actor_id, utcnow(), data)])
+
+
+async def record_events(conn: Conn, batch: list[Event]) -> None:
+    """Write events (their `seq`s already taken), in one statement; published after commit."""
+    rows = [
+        {
+            "org_id": e.org_id,
+            "workspace_id": e.workspace_id,
+            "seq": e.seq,
+            "type": e.type,
+            "actor_id": e.actor_id,
+            "occurred_at": e.occurred_at,
+            "data": e.data,
+            "published": False,
+        }
+        for e in batch
+    ]
+    await conn.execute(_INSERT, rows if len(rows) > 1 else rows[0])
+    for event in batch:
+        conn.after_commit(partial(_notify, event))

@@ -203,6 +203,7 @@ def expire(stream: Stream) -> None:
     if channel is None or channel.last_seq is None:
         stream.finish()
         return
+    channel.flush()  # the stream gets everything up to the position it resumes from
     data = {"timeout_seconds": stream.lifetime, "reconnect": True}
     frame = synthetic(stream.org_id, stream.workspace_id, channel.last_seq, "sync.timeout", data)
     stream.finish(frame)
