@@ -16,6 +16,7 @@ presence calls/s (9 in 10 change nothing, 1 in 10 change the viewed resource) wh
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import asyncio
 import os
 import random
@@ -107,6 +108,30 @@ class Bench:
             f"GET {path} HTTP/1.1\r\nhost: {HOST}\r\naccept: text/event-stream\r\n"
             f"authorization: Bearer {bearer}\r\n\r\n"
         ).encode()
+
+    def user_tokens(self, users: list[str]) -> dict[str, str]:
+        """Bearer tokens of the presence users: JWTs, or API keys made in the database."""
+        if self.args.auth == "jwt":
+            return {u: token(u, "member") for u in users}
+
+        async def make() -> dict[str, str]:
+            from mechamental.auth import tokens as api_keys
+            from mechamental.auth.permissions import Role
+            from mechamental.db import Database
+
+            db = Database(self.args.database_url)
+            try:
+                async with db.transaction() as conn:
+                    return {
+                        u: (await api_keys.create_token(conn, org_id=ORG, user_id=u,
+                                                        role=Role.MEMBER)).secret
+                        for u in users
+                    }  # fmt: skip
+            finally:
+                await db.dispose()
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, make()).result()
 
     async def setup(self) -> None:
         """Create the workspace; learn the size of one update frame."""
@@ -200,7 +225,7 @@ class Bench:
     async def presence_load(self) -> dict[str, Any]:
         """500 users, 500 calls/s, 1 in 10 changing the viewed resource; 1,000 streams."""
         users = [f"user-{i}" for i in range(500)]
-        tokens = {u: token(u, "member") for u in users}
+        tokens = self.user_tokens(users)
         caused: dict[tuple[str, str], int] = {}
 
         def on_event(kind: str, data: dict[str, Any]) -> None:
@@ -339,17 +364,25 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--presence-seconds", type=int, default=10)
+    parser.add_argument("--auth", choices=["jwt", "key"], default="jwt",
+                        help="presence users authenticate with JWTs or API keys")  # fmt: skip
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     data = Path(tempfile.mkdtemp(prefix="mm-sync-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MECHAMENTAL_")}
+    # The server gets the bench's settings, plus any MECHAMENTAL_SYNC_* tuning given to us.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MECHAMENTAL_") or k.startswith("MECHAMENTAL_SYNC_")
+    }
     env.update(
         MECHAMENTAL_DATA_DIR=str(data),
         MECHAMENTAL_JWT_SECRET=SECRET,
         MECHAMENTAL_RUN_WORKER="false",
         MECHAMENTAL_LOG_LEVEL="WARNING",
     )
+    args.database_url = f"sqlite:///{data / 'mechamental.db'}"
     api_port, floor_port = free_port(), free_port()
     log = (data / "server.log").open("wb")
     command = [str(BIN / "mechamental"), "serve", "--port", str(api_port)]

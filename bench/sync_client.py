@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 
-
 class Arrivals:
     """Arrival times of each event at each stream."""
 

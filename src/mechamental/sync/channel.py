@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mechamental.sync.channel")
 DELETED = "workspace.deleted"
+MIN_WINDOW = 0.002  # seconds
+BATCH_FACTOR = 3.0  # fan-out of one busy channel takes at most ~1/(1+3) of the loop
 ReadFrames = Callable[[str, int, int], Awaitable[list[Frame]]]
 
 
@@ -34,7 +36,7 @@ class Channel:
         read: ReadFrames,
         ring_size: int,
         on_empty: Callable[[], None],
-        min_interval: float = 0.0,
+        max_window: float = 0.0,
     ) -> None:
         self.workspace_id = workspace_id
         self.last_seq: int | None = None  # unknown until the first stream reads the log
@@ -54,7 +56,8 @@ class Channel:
         self._unsent: list[Frame] = []  # emitted, not yet written: written together
         self._flush_at: asyncio.Handle | None = None
         self._last_flush = 0.0
-        self.min_interval = min_interval
+        self._last_cost = 0.0
+        self.max_window = max_window
 
     @property
     def size(self) -> int:
@@ -135,9 +138,11 @@ class Channel:
         self.last_seq = frames[-1].seq
         if self._flush_at is None:
             # Write at once if the last write was a while ago; otherwise a little later, so
-            # that a burst of events costs each stream one write (bounded extra latency).
+            # that a burst of events costs each stream one write. The wait grows with what a
+            # write to every stream costs (small rooms: ~none), up to `max_window`.
             loop = asyncio.get_running_loop()
-            due = self._last_flush + self.min_interval
+            window = min(self.max_window, max(MIN_WINDOW, BATCH_FACTOR * self._last_cost))
+            due = self._last_flush + window
             if due <= loop.time():
                 self._flush_at = loop.call_soon(self.flush)
             else:
@@ -161,8 +166,10 @@ class Channel:
             self._flush_at = None
         frames, self._unsent = self._unsent, []
         if frames:
-            self._last_flush = asyncio.get_running_loop().time()
+            loop = asyncio.get_running_loop()
+            self._last_flush = loop.time()
             self.broadcast(frames[0].data if len(frames) == 1 else b"".join(f.data for f in frames))
+            self._last_cost = loop.time() - self._last_flush
 
     def broadcast(self, plain: bytes) -> None:
         """Write SSE frames to every stream: encoded and framed once, one write each."""

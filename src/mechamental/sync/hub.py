@@ -155,7 +155,7 @@ class SyncHub(Component):
                 read=self.read_frames,
                 ring_size=self.tuning.ring_size,
                 on_empty=lambda: self._drop_channel(workspace_id),
-                min_interval=self.tuning.batch_window_seconds,
+                max_window=self.tuning.batch_window_seconds,
             )
             self.channels[workspace_id] = channel
         return channel
