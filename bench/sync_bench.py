@@ -16,8 +16,8 @@ presence calls/s (9 in 10 change nothing, 1 in 10 change the viewed resource) wh
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import asyncio
+import concurrent.futures
 import os
 import random
 import resource
@@ -33,14 +33,15 @@ import jwt
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_client import (  # noqa: E402
+from sync_client import (
     Arrivals,
     HttpClient,
     StreamReader,
     cpu_seconds,
     open_streams,
-    percentile,
+    report,
     rss_kb,
+    stats,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,15 +79,6 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("server did not start")
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    """p50 / p99 / max in milliseconds."""
-    return {
-        "p50": percentile(values, 50) * 1000,
-        "p99": percentile(values, 99) * 1000,
-        "max": max(values) * 1000 if values else float("nan"),
-    }
 
 
 class Bench:
@@ -197,7 +189,8 @@ class Bench:
             else:
                 await self.trigger_api(i + 1)
             deadline = t0 + 60
-            while len(slot) < n and time.perf_counter() < deadline:
+            # Polling keeps the readers' hot path free of wake-ups.
+            while len(slot) < n and time.perf_counter() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.002)
             busy += time.perf_counter() - t0
             latencies += [t - t0 for t in slot]
@@ -318,32 +311,6 @@ class _AllSeqs(dict[int, list[float]]):
         return self.setdefault(key, [])
 
 
-def report(rows: list[tuple[dict[str, Any], dict[str, Any]]], pres: dict[str, Any] | None) -> None:
-    """Print the figures."""
-    print("\nFan-out: per-(event, stream) delivery latency, ms; ratio = ours / floor")
-    print(f"{'streams':>8} {'':6} {'p50':>8} {'p99':>8} {'max':>8} {'all p99':>8} "
-          f"{'KB/str':>7} {'srv cpu':>7} {'gen cpu':>7} {'deliv':>6}")  # fmt: skip
-    for ours, floor in rows:
-        for name, r in (("ours", ours), ("floor", floor)):
-            lat, all_ = r["latency"], r["all_streams"]
-            print(f"{r['n']:>8} {name:6} {lat['p50']:8.1f} {lat['p99']:8.1f} {lat['max']:8.1f} "
-                  f"{all_['p99']:8.1f} {r['kb_per_stream']:7.2f} {r['server_cpu']:7.2f} "
-                  f"{r['generator_cpu']:7.2f} {r['delivered']:6.3f}")  # fmt: skip
-        ratio = ours["latency"]["p99"] / floor["latency"]["p99"]
-        print(f"{ours['n']:>8} ratio  p99 {ratio:.2f}x  (target <= 2x; memory "
-              f"{ours['kb_per_stream']:.2f} KB/stream, target <= 10)")  # fmt: skip
-    if pres:
-        d, c = pres["delivery"], pres["call"]
-        print("\nPresence: 500 users, 1,000 streams")
-        print(
-            f"  calls/s {pres['calls_per_s']:.0f}; call p50 {c['p50']:.1f} ms p99 {c['p99']:.1f} ms"
-        )
-        print(f"  {pres['changes']} viewing changes; delivery p50 {d['p50']:.1f} ms "
-              f"p99 {d['p99']:.1f} ms max {d['max']:.1f} ms (target p99 <= 100); "
-              f"missing {pres['missing_deliveries']}")  # fmt: skip
-        print(f"  server cpu {pres['server_cpu']:.2f}, generator cpu {pres['generator_cpu']:.2f}")
-
-
 async def run(args: argparse.Namespace, api: tuple[int, int], floor: tuple[int, int]) -> None:
     """All measurements."""
     bench = Bench(args, api, floor)
@@ -367,7 +334,7 @@ def main() -> None:
     parser.add_argument("--auth", choices=["jwt", "key"], default="jwt",
                         help="presence users authenticate with JWTs or API keys")  # fmt: skip
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     data = Path(tempfile.mkdtemp(prefix="mm-sync-bench-"))
     # The server gets the bench's settings, plus any MECHAMENTAL_SYNC_* tuning given to us.

@@ -1,4 +1,4 @@
-"""Load-generator parts of the sync benchmark: raw asyncio stream readers and a tiny client.
+"""Load-generator parts of the sync benchmark: raw asyncio stream readers, a tiny client, report.
 
 Stream readers only look for `id: <seq>` at frame starts and stamp the arrival time of
 each new id, so the generator stays cheap per received chunk; one reader may parse the
@@ -8,6 +8,7 @@ events fully (to learn which presence call caused which event).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -79,10 +80,8 @@ class StreamReader(asyncio.Protocol):
                 if name in ("event", "data"):
                     fields[name] = value.split("\r\n")[0]
             if "event" in fields and "data" in fields and self.on_event is not None:
-                try:
+                with contextlib.suppress(json.JSONDecodeError):
                     self.on_event(fields["event"], json.loads(fields["data"]))
-                except json.JSONDecodeError:
-                    pass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -186,3 +185,38 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    """p50 / p99 / max in milliseconds."""
+    return {
+        "p50": percentile(values, 50) * 1000,
+        "p99": percentile(values, 99) * 1000,
+        "max": max(values) * 1000 if values else float("nan"),
+    }
+
+
+def report(rows: list[tuple[dict[str, Any], dict[str, Any]]], pres: dict[str, Any] | None) -> None:
+    """Print the figures."""
+    print("\nFan-out: per-(event, stream) delivery latency, ms; ratio = ours / floor")
+    print(f"{'streams':>8} {'':6} {'p50':>8} {'p99':>8} {'max':>8} {'all p99':>8} "
+          f"{'KB/str':>7} {'srv cpu':>7} {'gen cpu':>7} {'deliv':>6}")  # fmt: skip
+    for ours, floor in rows:
+        for name, r in (("ours", ours), ("floor", floor)):
+            lat, all_ = r["latency"], r["all_streams"]
+            print(f"{r['n']:>8} {name:6} {lat['p50']:8.1f} {lat['p99']:8.1f} {lat['max']:8.1f} "
+                  f"{all_['p99']:8.1f} {r['kb_per_stream']:7.2f} {r['server_cpu']:7.2f} "
+                  f"{r['generator_cpu']:7.2f} {r['delivered']:6.3f}")  # fmt: skip
+        ratio = ours["latency"]["p99"] / floor["latency"]["p99"]
+        print(f"{ours['n']:>8} ratio  p99 {ratio:.2f}x  (target <= 2x; memory "
+              f"{ours['kb_per_stream']:.2f} KB/stream, target <= 10)")  # fmt: skip
+    if pres:
+        d, c = pres["delivery"], pres["call"]
+        print("\nPresence: 500 users, 1,000 streams")
+        print(
+            f"  calls/s {pres['calls_per_s']:.0f}; call p50 {c['p50']:.1f} ms p99 {c['p99']:.1f} ms"
+        )
+        print(f"  {pres['changes']} viewing changes; delivery p50 {d['p50']:.1f} ms "
+              f"p99 {d['p99']:.1f} ms max {d['max']:.1f} ms (target p99 <= 100); "
+              f"missing {pres['missing_deliveries']}")  # fmt: skip
+        print(f"  server cpu {pres['server_cpu']:.2f}, generator cpu {pres['generator_cpu']:.2f}")

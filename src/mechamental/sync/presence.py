@@ -12,8 +12,11 @@ import asyncio
 import logging
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from mechamental.config import Settings
 from mechamental.db import Database
+from mechamental.errors import ServiceUnavailable
 from mechamental.sync import announced
 from mechamental.sync.clock import Clock, raise_if_cancelled
 from mechamental.sync.options import SyncTuning
@@ -60,13 +63,21 @@ class PresenceService:
     async def leave(self, *, org_id: str, workspace_id: str, user_id: str) -> None:
         """The user leaves; quiet if they were not present."""
         key = (workspace_id, user_id)
-        desired = await self.store.leave(key, now=self.clock.now())
+        try:
+            desired = await self.store.leave(key, now=self.clock.now())
+        except (RedisError, OSError) as exc:
+            raise ServiceUnavailable("Presence is unavailable right now") from exc
         if desired is not None:
             await self.announce(key, desired)
 
     async def _touch(self, org_id: str, key: Key, viewing: Viewing | None) -> None:
         now = self.clock.now()
-        desired = await self.store.touch(key, org_id=org_id, now=now, ttl=self.ttl, viewing=viewing)
+        try:
+            desired = await self.store.touch(
+                key, org_id=org_id, now=now, ttl=self.ttl, viewing=viewing
+            )
+        except (RedisError, OSError) as exc:  # the shared store is down: say so, briefly
+            raise ServiceUnavailable("Presence is unavailable right now") from exc
         if desired is not None:
             await self.announce(key, desired)
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from mechamental.auth.dependencies import Caller, PresenceWriter, SyncReader, require
 from mechamental.auth.permissions import Permission
-from mechamental.errors import ERROR_RESPONSES, ResourceNotFound
+from mechamental.errors import ERROR_RESPONSES, ErrorBody, ResourceNotFound
 from mechamental.responses import json_response
 from mechamental.sync import eventlog, streaming
 from mechamental.sync.hub import SyncHub, hub_of
@@ -23,6 +23,9 @@ router = APIRouter(
 )
 
 NULL_BODY = b"null"
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "The shared presence store (Redis) is unreachable"}
+}
 STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `retry:`, then `sync.connected`, then the "
@@ -90,7 +93,7 @@ async def stream_events(
     return EventStreamResponse(hub, plan)
 
 
-@router.post("/presence/join", summary="Announce Presence Join")
+@router.post("/presence/join", summary="Announce Presence Join", responses=UNAVAILABLE)
 async def presence_join(org_id: str, workspace_id: str, caller: PresenceWriter) -> Response:
     """The caller is present (refreshes the presence TTL)."""
     hub = hub_of(caller.services)
@@ -99,7 +102,7 @@ async def presence_join(org_id: str, workspace_id: str, caller: PresenceWriter) 
     return Response(NULL_BODY, media_type="application/json")
 
 
-@router.post("/presence/leave", summary="Announce Presence Leave")
+@router.post("/presence/leave", summary="Announce Presence Leave", responses=UNAVAILABLE)
 async def presence_leave(org_id: str, workspace_id: str, caller: PresenceWriter) -> Response:
     """The caller leaves (a quiet no-op if they were not present)."""
     hub = hub_of(caller.services)
@@ -108,7 +111,7 @@ async def presence_leave(org_id: str, workspace_id: str, caller: PresenceWriter)
     return Response(NULL_BODY, media_type="application/json")
 
 
-@router.post("/presence/viewing", summary="Announce Presence Viewing")
+@router.post("/presence/viewing", summary="Announce Presence Viewing", responses=UNAVAILABLE)
 async def presence_viewing(
     org_id: str,
     workspace_id: str,
