@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shlex
@@ -18,7 +17,7 @@ from mechamental.auth.models import organizations
 from mechamental.auth.permissions import Role
 from mechamental.buckets.cli import buckets_app, worker_command
 from mechamental.config import Settings, get_settings
-from mechamental.db import Conn, Database
+from mechamental.db import Conn, run_in_transaction
 from mechamental.logging import configure_logging
 from mechamental.migrations import upgrade
 
@@ -35,15 +34,7 @@ OWNER_TOKEN_FILE = "owner-token"
 
 
 def _in_transaction(settings: Settings, work: Callable[[Conn], Awaitable[T]]) -> T:
-    async def run() -> T:
-        db = Database(settings.database_url)
-        try:
-            async with db.transaction() as conn:
-                return await work(conn)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+    return run_in_transaction(settings.database_url, work)
 
 
 def parse_duration(text: str) -> timedelta:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import orjson
@@ -37,6 +37,7 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 AfterCommit = Callable[[], None]
+T = TypeVar("T")
 
 
 def _json_serializer(value: Any) -> str:
@@ -285,3 +286,17 @@ class Database:
         self._sqlite_read = self._sqlite_write = None
         self._read_engine.dispose()
         self._write_engine.dispose()
+
+
+def run_in_transaction(database_url: str, work: Callable[[Conn], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on a fresh connection (for CLI commands; blocking)."""
+
+    async def run() -> T:
+        db = Database(database_url)
+        try:
+            async with db.transaction() as conn:
+                return await work(conn)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())

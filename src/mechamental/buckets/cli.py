@@ -12,7 +12,7 @@ import typer
 from mechamental.buckets import admin
 from mechamental.buckets.worker import DEFAULT_CONCURRENCY, BucketWorker
 from mechamental.config import Settings, get_settings
-from mechamental.db import Conn, Database
+from mechamental.db import Conn, Database, run_in_transaction
 from mechamental.logging import configure_logging
 
 buckets_app = typer.Typer(help="Workspace buckets.", no_args_is_help=True)
@@ -20,15 +20,7 @@ T = TypeVar("T")
 
 
 def _in_transaction(settings: Settings, work: Callable[[Conn], Awaitable[T]]) -> T:
-    async def run() -> T:
-        db = Database(settings.database_url)
-        try:
-            async with db.transaction() as conn:
-                return await work(conn)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+    return run_in_transaction(settings.database_url, work)
 
 
 async def run_worker(settings: Settings, *, concurrency: int) -> None:
