@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +23,7 @@ from mechamental.ids import new_id
 from mechamental.types import utcnow
 
 TOKEN_PREFIX = "mm_"
+VERIFIED_JWT_CACHE_SIZE = 10_000
 
 
 def hash_token(token: str) -> str:
@@ -132,6 +135,9 @@ class JWTVerifier:
             self.key, self.algorithms = settings.jwt_secret, ["HS256"]
         self.audience = settings.jwt_audience
         self.issuer = settings.jwt_issuer
+        # A verified JWT stays valid until its `exp` (JWTs cannot be revoked), so the result
+        # is cached by the exact token string: a signature check per call costs ~0.2 ms.
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     @property
     def enabled(self) -> bool:
@@ -142,6 +148,21 @@ class JWTVerifier:
         """The principal a valid JWT names, or None for any invalid one."""
         if self.key is None:
             return None
+        hit = self._verified.get(token)
+        if hit is not None:
+            if time.time() < hit[1]:
+                self._verified.move_to_end(token)
+                return hit[0]
+            del self._verified[token]
+        principal, expires = self._decode(token)
+        if principal is not None:
+            self._verified[token] = (principal, expires)
+            if len(self._verified) > VERIFIED_JWT_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal | None, float]:
+        assert self.key is not None
         required = ["exp", "sub", "org_id", "role"]
         if self.audience:
             required.append("aud")
@@ -158,13 +179,13 @@ class JWTVerifier:
                 leeway=5,
             )
         except jwt.PyJWTError:
-            return None
+            return None, 0.0
         sub, org_id, role = claims.get("sub"), claims.get("org_id"), claims.get("role")
         if not (isinstance(sub, str) and sub and isinstance(org_id, str) and org_id):
-            return None
+            return None, 0.0
         # Ids we could not store (column sizes; NUL, which PostgreSQL refuses) are invalid claims.
         if len(sub) > 200 or len(org_id) > 64 or "\x00" in sub + org_id:
-            return None
+            return None, 0.0
         if not isinstance(role, str) or role not in Role.__members__.values():
-            return None
-        return Principal(user_id=sub, org_id=org_id, role=Role(role))
+            return None, 0.0
+        return Principal(user_id=sub, org_id=org_id, role=Role(role)), float(claims["exp"])
