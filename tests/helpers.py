@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import jwt
@@ -16,6 +17,8 @@ from fastapi import FastAPI
 from mechamental.app import create_app
 from mechamental.config import Settings
 from tests.conftest import JWT_SECRET, Tenant
+
+T = TypeVar("T")
 
 ENVELOPE_KEYS = {"error", "message", "details", "timestamp", "status_code"}
 # The reference's fields, plus `bucket_error` (the reason while bucket_status is failed).
@@ -187,3 +190,20 @@ async def running_app(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
             yield application, c
+
+
+WAIT = 45.0  # generous: an upper bound for slow CI machines, never a timing assertion
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], *, within: float = WAIT
+) -> T:
+    """Poll `probe` until `until(value)` holds; fail with the last value after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if until(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached; last value: {value!r}")
+        await asyncio.sleep(0.05)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -12,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 from tests.conftest import Tenant
+from tests.helpers import eventually
 
 from mechamental.buckets.models import bucket_jobs
 from mechamental.buckets.providers import make_provider
@@ -22,21 +21,6 @@ from mechamental.sync.models import events
 from mechamental.workspaces.models import workspaces
 
 T = TypeVar("T")
-WAIT = 45.0  # generous: an upper bound for slow CI machines, never a timing assertion
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], *, within: float = WAIT
-) -> T:
-    """Poll `probe` until `until(value)` holds; fail with the last value after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if until(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached; last value: {value!r}")
-        await asyncio.sleep(0.05)
 
 
 def db_of(app: FastAPI) -> Database:

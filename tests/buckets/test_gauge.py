@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.buckets.helpers import eventually
+from tests.helpers import eventually
 
 from mechamental.buckets.gauge import LoopGauge
 

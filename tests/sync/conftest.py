@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -176,20 +175,6 @@ async def stop_server(uv: Any, task: asyncio.Task[None]) -> None:
         tasks = [t for t in asyncio.all_tasks() if not t.done()]
         task.cancel()
         raise AssertionError(f"server did not stop: connections={state} tasks={tasks}") from None
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], *, within: float = 20.0
-) -> T:
-    """Poll until `until(probe())` holds (a generous bound, not a timing assertion)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if until(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached; last value: {value!r}")
-        await asyncio.sleep(0.02)
 
 
 async def new_workspace(client: httpx.AsyncClient, tenant: Tenant, **body: Any) -> str:

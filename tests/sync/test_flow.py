@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tests.conftest import Tenant
+from tests.helpers import eventually
 from tests.sync.conftest import (
     Server,
-    eventually,
     new_workspace,
     presence,
     rename,

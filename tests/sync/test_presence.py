@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from tests.conftest import Tenant
-from tests.helpers import assert_envelope
-from tests.sync.conftest import Server, eventually, new_workspace, presence
+from tests.helpers import assert_envelope, eventually
+from tests.sync.conftest import Server, new_workspace, presence
 
 
 async def members(client: httpx.AsyncClient, tenant: Tenant, ws_id: str, **params: str) -> list:

@@ -16,7 +16,8 @@ import redis
 
 from mechamental.db import Database
 from tests.conftest import Tenant, create_tenant
-from tests.sync.conftest import drop_prefix, eventually
+from tests.helpers import eventually
+from tests.sync.conftest import drop_prefix
 from tests.sync.procs import RedisServer, ServerProcess, server_env
 from tests.sync.sse import Stream, open_stream
 

@@ -15,6 +15,7 @@ from mechamental.sync import eventlog, streaming
 from mechamental.sync.hub import SyncHub, hub_of
 from mechamental.sync.response import EventStreamResponse
 from mechamental.sync.schemas import PresenceList
+from mechamental.workspaces.service import check_workspace_id
 
 router = APIRouter(
     prefix="/v1/orgs/{org_id}/workspaces/{workspace_id}/sync",
@@ -50,8 +51,7 @@ PresenceReader = Annotated[Caller, Depends(require(Permission.SYNC_READ))]
 
 
 async def _require_workspace(hub: SyncHub, org_id: str, workspace_id: str) -> None:
-    if "\x00" in workspace_id:  # no id holds NUL, and PostgreSQL refuses to compare one
-        raise ResourceNotFound("workspace", workspace_id)
+    check_workspace_id(workspace_id)
     async with hub.db.reader() as conn:
         found = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
     if found is None:
