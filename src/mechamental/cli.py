@@ -112,7 +112,7 @@ def serve(
         workers=workers,
         loop="uvloop",
         # httptools, extended so event streams write straight to their transports.
-        http="mechamental.sync.protocol:SyncHttpToolsProtocol",
+        http="mechamental.sync.fanout.protocol:SyncHttpToolsProtocol",
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,

@@ -13,8 +13,10 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 import orjson
@@ -38,6 +40,38 @@ metadata = MetaData(naming_convention=NAMING)
 
 AfterCommit = Callable[[], None]
 T = TypeVar("T")
+P = TypeVar("P")
+
+
+@dataclass(frozen=True, slots=True)
+class Topic(Generic[P]):
+    """Something committed work tells this process about (e.g. "an event was recorded")."""
+
+    name: str
+
+
+class Listeners:
+    """Who hears each `Topic`: owned by one `Database`, so two apps in a process stay apart."""
+
+    __slots__ = ("_by_topic",)
+
+    def __init__(self) -> None:
+        self._by_topic: dict[Topic[Any], list[Callable[[Any], None]]] = {}
+
+    def add(self, topic: Topic[P], callback: Callable[[P], None]) -> None:
+        """Call `callback(payload)` whenever a committed transaction notifies `topic`."""
+        self._by_topic.setdefault(topic, []).append(callback)
+
+    def remove(self, topic: Topic[P], callback: Callable[[P], None]) -> None:
+        """Stop calling `callback` for `topic`."""
+        callbacks = self._by_topic.get(topic, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+
+    def tell(self, topic: Topic[P], payload: P) -> None:
+        """Call every listener of `topic`, in the order they were added."""
+        for callback in list(self._by_topic.get(topic, ())):
+            callback(payload)
 
 
 def _json_serializer(value: Any) -> str:
@@ -64,14 +98,19 @@ class Conn(Protocol):
         """Run `callback` once the surrounding transaction has committed."""
         ...
 
+    def notify(self, topic: Topic[P], payload: P) -> None:
+        """Tell the database's listeners of `topic` about `payload` once this commits."""
+        ...
+
 
 class _SyncConn:
     """A `Conn` over a synchronous SQLAlchemy connection, run inline on the loop."""
 
-    __slots__ = ("_callbacks", "_conn", "dialect")
+    __slots__ = ("_callbacks", "_conn", "_listeners", "dialect")
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, listeners: Listeners) -> None:
         self._conn = conn
+        self._listeners = listeners
         self._callbacks: list[AfterCommit] = []
         self.dialect = "sqlite"
 
@@ -87,14 +126,18 @@ class _SyncConn:
     def after_commit(self, callback: AfterCommit) -> None:
         self._callbacks.append(callback)
 
+    def notify(self, topic: Topic[P], payload: P) -> None:
+        self.after_commit(partial(self._listeners.tell, topic, payload))
+
 
 class _AsyncConn:
     """A `Conn` over an asyncpg-backed SQLAlchemy `AsyncConnection`."""
 
-    __slots__ = ("_callbacks", "_conn", "dialect")
+    __slots__ = ("_callbacks", "_conn", "_listeners", "dialect")
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, listeners: Listeners) -> None:
         self._conn = conn
+        self._listeners = listeners
         self._callbacks: list[AfterCommit] = []
         self.dialect = "postgresql"
 
@@ -109,6 +152,9 @@ class _AsyncConn:
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._callbacks.append(callback)
+
+    def notify(self, topic: Topic[P], payload: P) -> None:
+        self.after_commit(partial(self._listeners.tell, topic, payload))
 
 
 class _PgReader:
@@ -135,6 +181,9 @@ class _PgReader:
 
     def after_commit(self, callback: AfterCommit) -> None:
         callback()  # no transaction: already "committed"
+
+    def notify(self, topic: Topic[P], payload: P) -> None:
+        self._db.listeners.tell(topic, payload)
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -197,6 +246,7 @@ class Database:
         self._async_engine: AsyncEngine | None = None
         self._pool: asyncpg.Pool | None = None
         self._pool_size = pool_size
+        self.listeners = Listeners()
         if self.dialect == "sqlite":
             self._read_engine = _sqlite_engine(url, writer=False)
             self._write_engine = _sqlite_engine(url, writer=True)
@@ -219,14 +269,14 @@ class Database:
         """A unit of work: commits on success, rolls back on error, then runs after-commit hooks."""
         if self._async_engine is not None:
             async with self._async_engine.begin() as aconn:
-                conn = _AsyncConn(aconn)
+                conn = _AsyncConn(aconn, self.listeners)
                 yield conn
             _run_callbacks(conn._callbacks)
             return
         async with self._write_lock:
             sconn = self._sqlite_conn(write=True)
             sconn.begin()
-            wrapped = _SyncConn(sconn)
+            wrapped = _SyncConn(sconn, self.listeners)
             try:
                 yield wrapped
             except BaseException:
@@ -256,7 +306,7 @@ class Database:
             finally:
                 await reader.close()
             return
-        yield _SyncConn(self._sqlite_conn(write=False))
+        yield _SyncConn(self._sqlite_conn(write=False), self.listeners)
 
     def connections_in_use(self) -> int:
         """PostgreSQL connections checked out right now (0 on SQLite): a load signal."""

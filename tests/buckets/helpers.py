@@ -17,7 +17,7 @@ from mechamental.buckets.providers import make_provider
 from mechamental.buckets.worker import BucketWorker
 from mechamental.config import Settings
 from mechamental.db import Database
-from mechamental.sync.models import events
+from mechamental.sync.events.models import events
 from mechamental.workspaces.models import workspaces
 
 T = TypeVar("T")

@@ -23,8 +23,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from mechamental.config import Settings
+from mechamental.sync.fanout.protocol import SyncHttpToolsProtocol
 from mechamental.sync.hub import SyncHub, hub_of
-from mechamental.sync.protocol import SyncHttpToolsProtocol
 from tests.conftest import IN_CI, Tenant, make_settings
 from tests.sync.sse import Stream, open_stream
 

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from mechamental.sync import eventlog
+from mechamental.sync.events import log as eventlog
 from tests.conftest import Tenant
 from tests.sync.conftest import Server, new_workspace, presence
 
@@ -61,7 +61,7 @@ async def test_a_rolled_back_change_emits_nothing(
     ws_id = await new_workspace(client, tenant)
     stream = await server.stream(tenant, ws_id)
     head = await stream.next()
-    from mechamental.sync.outbox import next_seq, record_event
+    from mechamental.sync.events.outbox import next_seq, record_event
 
     class Boom(Exception):
         pass

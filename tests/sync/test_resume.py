@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mechamental.sync import eventlog
+from mechamental.sync.events import log as eventlog
 from mechamental.sync.hub import SyncHub
 from tests.conftest import Tenant
 from tests.sync.conftest import Server, new_workspace, rename

@@ -108,7 +108,7 @@ async def _requeue(conn: Conn, job_id: str) -> None:
         .values(status=jobs.QUEUED, attempts=0, next_attempt_at=utcnow(), lease_owner=None,
                 lease_expires_at=None, updated_at=utcnow())
     )  # fmt: skip
-    conn.after_commit(jobs.notify)
+    conn.notify(jobs.JOB_QUEUED, None)
 
 
 async def retry(conn: Conn, *, workspace_id: str) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import insert, update
 
 from mechamental.buckets.models import bucket_jobs
-from mechamental.db import Conn
+from mechamental.db import Conn, Topic
 from mechamental.ids import new_id
 from mechamental.types import utcnow
 
@@ -22,25 +20,8 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 UNFINISHED = (QUEUED, RUNNING)
 
-# Told (synchronously, after commit) that new bucket work was queued in this process.
-_listeners: list[Callable[[], None]] = []
-
-
-def add_listener(callback: Callable[[], None]) -> None:
-    """Be told after commit that a job was queued (the in-process worker wakes up)."""
-    _listeners.append(callback)
-
-
-def remove_listener(callback: Callable[[], None]) -> None:
-    """Stop being told about queued jobs."""
-    if callback in _listeners:
-        _listeners.remove(callback)
-
-
-def notify() -> None:
-    """Tell the listeners that new work is waiting."""
-    for callback in list(_listeners):
-        callback()
+# Told after commit that this process queued bucket work (the in-process worker wakes up).
+JOB_QUEUED: Topic[None] = Topic("bucket job queued")
 
 
 def bucket_name(prefix: str, workspace_id: str) -> str:
@@ -81,5 +62,5 @@ async def enqueue(
             updated_at=now,
         )
     )
-    conn.after_commit(notify)
+    conn.notify(JOB_QUEUED, None)
     return job_id

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy import String, Text, bindparam, or_, select, update
 
 from mechamental.db import Conn
-from mechamental.sync.outbox import record_event
+from mechamental.sync.events.outbox import record_event
 from mechamental.types import UTCDateTime, utcnow
 from mechamental.workspaces.models import workspaces as w
 

@@ -104,18 +104,18 @@ class BucketWorker(Component):
         """Begin polling (and listen for jobs queued by this process)."""
         if self.provider is None:
             self.provider = make_provider(self.settings)
-        jobs.add_listener(self.wake)
+        self.db.listeners.add(jobs.JOB_QUEUED, self.wake)
         self._gauge.start()
         self._task = asyncio.create_task(self._loop(), name="bucket-worker")
         log.info("bucket worker started", extra={"worker": self.id})
 
-    def wake(self) -> None:
+    def wake(self, _: None = None) -> None:
         """Look for due jobs now rather than at the next poll."""
         self._wake.set()
 
     async def stop(self) -> None:
         """Let running jobs finish within the grace period, give the rest back, close."""
-        jobs.remove_listener(self.wake)
+        self.db.listeners.remove(jobs.JOB_QUEUED, self.wake)
         self._stopping = True
         self._wake.set()
         await self._gauge.stop()  # no more deferring

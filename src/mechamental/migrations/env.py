@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import mechamental.auth.models
 import mechamental.buckets.models
-import mechamental.sync.models
+import mechamental.sync.events.models
+import mechamental.sync.presence.models
 import mechamental.workspaces.models  # noqa: F401  (registers the tables)
 from mechamental.db import metadata, sqlite_path
 

@@ -21,21 +21,24 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings
 from mechamental.db import Database
 from mechamental.services import Component, Services
-from mechamental.sync import announced, eventlog, outbox, streaming
-from mechamental.sync.bus import LocalBus, RedisBus
-from mechamental.sync.channel import Channel
-from mechamental.sync.clock import Clock, raise_if_cancelled
-from mechamental.sync.deadlines import Deadlines
-from mechamental.sync.frames import HEARTBEAT, Frame, encode
+from mechamental.sync.events import log as eventlog
+from mechamental.sync.events import outbox
+from mechamental.sync.events.bus import LocalBus, RedisBus
+from mechamental.sync.events.frames import HEARTBEAT, Frame, encode
+from mechamental.sync.events.publisher import Publisher
+from mechamental.sync.fanout import session as streaming
+from mechamental.sync.fanout.channel import Channel
+from mechamental.sync.fanout.connection import Stream
+from mechamental.sync.fanout.deadlines import Deadlines
 from mechamental.sync.options import SyncTuning
-from mechamental.sync.presence import PresenceService
-from mechamental.sync.presence_redis import RedisPresenceStore
-from mechamental.sync.presence_store import MemoryPresenceStore, PresenceStore
-from mechamental.sync.publisher import Publisher
-from mechamental.sync.stream import Stream
+from mechamental.sync.presence import ledger as announced
+from mechamental.sync.presence.redis_store import RedisPresenceStore
+from mechamental.sync.presence.service import PresenceService
+from mechamental.sync.presence.store import MemoryPresenceStore, PresenceStore
 
 log = logging.getLogger("mechamental.sync")
 EXTRAS_KEY = "sync"
@@ -90,7 +93,7 @@ class SyncHub(Component):
     # Lifecycle.
     async def start(self) -> None:
         """Publish leftovers, restore presence, start the background loops."""
-        outbox.add_listener(self.publisher.on_commit)
+        self.db.listeners.add(outbox.EVENT_RECORDED, self.publisher.on_commit)
         try:
             await self.publisher.start()
         except Exception:
@@ -116,7 +119,7 @@ class SyncHub(Component):
             channel.close_all()
         for stream in list(self.queued):
             stream.finish()
-        outbox.remove_listener(self.publisher.on_commit)
+        self.db.listeners.remove(outbox.EVENT_RECORDED, self.publisher.on_commit)
         for task in self._tasks:
             task.cancel()
         if self._tasks:

@@ -11,9 +11,10 @@ from mechamental.auth.dependencies import Caller, PresenceWriter, SyncReader, re
 from mechamental.auth.permissions import Permission
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, ResourceNotFound
 from mechamental.responses import json_response
-from mechamental.sync import eventlog, streaming
+from mechamental.sync.events import log as eventlog
+from mechamental.sync.fanout import session as streaming
+from mechamental.sync.fanout.response import EventStreamResponse
 from mechamental.sync.hub import SyncHub, hub_of
-from mechamental.sync.response import EventStreamResponse
 from mechamental.sync.schemas import PresenceList
 from mechamental.workspaces.service import check_workspace_id
 

@@ -15,7 +15,7 @@ from mechamental.db import Conn
 from mechamental.errors import PreconditionFailed, ResourceNotFound, validation_error
 from mechamental.fastquery import FastQuery
 from mechamental.ids import new_id
-from mechamental.sync.outbox import next_seq, record_event
+from mechamental.sync.events.outbox import next_seq, record_event
 from mechamental.types import utcnow
 from mechamental.workspaces.cursor import Position
 from mechamental.workspaces.models import workspace_tags, workspaces

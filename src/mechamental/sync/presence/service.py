@@ -14,15 +14,15 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings
 from mechamental.db import Database
 from mechamental.errors import ServiceUnavailable
-from mechamental.sync import announced
-from mechamental.sync.clock import Clock, raise_if_cancelled
 from mechamental.sync.options import SyncTuning
-from mechamental.sync.presence_store import Desired, Key, PresenceStore, Viewing
+from mechamental.sync.presence import ledger as announced
+from mechamental.sync.presence.store import Desired, Key, PresenceStore, Viewing
 
-log = logging.getLogger("mechamental.sync.presence")
+log = logging.getLogger("mechamental.sync.presence.service")
 RETRY_SECONDS = 1.0
 
 

@@ -8,38 +8,18 @@ dies before publishing: the publisher picks up unpublished rows when it next run
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
 
-from mechamental.db import Conn
-from mechamental.sync.frames import Event
-from mechamental.sync.models import events
+from mechamental.db import Conn, Topic
+from mechamental.sync.events.frames import Event
+from mechamental.sync.events.models import events
 from mechamental.types import utcnow
 from mechamental.workspaces.models import workspaces
 
-Listener = Callable[[Event], None]
-
-# Called with each recorded event once its transaction has committed (the publisher).
-_listeners: list[Listener] = []
-
-
-def add_listener(callback: Listener) -> None:
-    """Be told (synchronously, after commit, in order) of every event recorded here."""
-    _listeners.append(callback)
-
-
-def remove_listener(callback: Listener) -> None:
-    """Stop being told about new events."""
-    if callback in _listeners:
-        _listeners.remove(callback)
-
-
-def _notify(event: Event) -> None:
-    for callback in list(_listeners):
-        callback(event)
+# Told of each recorded event once its transaction has committed (the publisher listens).
+EVENT_RECORDED: Topic[Event] = Topic("event recorded")
 
 
 # Built once: constructing a statement per call costs more than running it.
@@ -89,4 +69,4 @@ async def record_events(conn: Conn, batch: list[Event]) -> None:
     ]
     await conn.execute(_INSERT, rows if len(rows) > 1 else rows[0])
     for event in batch:
-        conn.after_commit(partial(_notify, event))
+        conn.notify(EVENT_RECORDED, event)

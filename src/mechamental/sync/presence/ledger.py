@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, delete, insert, or_, select, update
 
 from mechamental.db import Conn, Database
-from mechamental.sync.frames import Event
-from mechamental.sync.models import presence_members as pm
-from mechamental.sync.outbox import record_events
-from mechamental.sync.presence_store import Desired, Viewing
+from mechamental.sync.events.frames import Event
+from mechamental.sync.events.outbox import record_events
+from mechamental.sync.presence.models import presence_members as pm
+from mechamental.sync.presence.store import Desired, Viewing
 from mechamental.types import UTCDateTime
 from mechamental.workspaces.models import workspaces
 

@@ -12,7 +12,7 @@ import heapq
 from dataclasses import dataclass
 from typing import Protocol
 
-from mechamental.sync.clock import version_stamp
+from mechamental.clock import version_stamp
 
 Viewing = tuple[str, str]
 Key = tuple[str, str]  # (workspace_id, user_id)

@@ -13,10 +13,10 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mechamental.sync.frames import LAST_CHUNK, chunk
+from mechamental.sync.events.frames import LAST_CHUNK, chunk
 
 if TYPE_CHECKING:
-    from mechamental.sync.channel import Channel
+    from mechamental.sync.fanout.channel import Channel
 
 
 class Stream:

@@ -9,8 +9,8 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 
 from mechamental.db import Conn
 from mechamental.fastquery import FastQuery
-from mechamental.sync.frames import Event
-from mechamental.sync.models import events
+from mechamental.sync.events.frames import Event
+from mechamental.sync.events.models import events
 from mechamental.workspaces.models import workspaces
 
 _EVENT_COLUMNS = (

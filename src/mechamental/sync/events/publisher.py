@@ -15,14 +15,14 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.db import Database
-from mechamental.sync import eventlog
-from mechamental.sync.bus import LocalBus, RedisBus
-from mechamental.sync.clock import Clock, raise_if_cancelled
-from mechamental.sync.frames import Event, Frame, encode
+from mechamental.sync.events import log as eventlog
+from mechamental.sync.events.bus import LocalBus, RedisBus
+from mechamental.sync.events.frames import Event, Frame, encode
 from mechamental.sync.options import SyncTuning
 
-log = logging.getLogger("mechamental.sync.publisher")
+log = logging.getLogger("mechamental.sync.events.publisher")
 
 
 class Publisher:

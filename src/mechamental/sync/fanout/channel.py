@@ -14,12 +14,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from mechamental.sync.frames import Frame, chunk
+from mechamental.sync.events.frames import Frame, chunk
 
 if TYPE_CHECKING:
-    from mechamental.sync.stream import Stream
+    from mechamental.sync.fanout.connection import Stream
 
-log = logging.getLogger("mechamental.sync.channel")
+log = logging.getLogger("mechamental.sync.fanout.channel")
 DELETED = "workspace.deleted"
 MIN_WINDOW = 0.002  # seconds
 BATCH_FACTOR = 3.0  # fan-out of one busy channel takes at most ~1/(1+3) of the loop

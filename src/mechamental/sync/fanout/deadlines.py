@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mechamental.sync.stream import Stream
+    from mechamental.sync.fanout.connection import Stream
 
 
 class Deadlines:

@@ -8,7 +8,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from mechamental.sync import streaming
+from mechamental.sync.fanout import session as streaming
 
 if TYPE_CHECKING:
     from mechamental.sync.hub import SyncHub

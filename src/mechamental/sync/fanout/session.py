@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import Receive, Scope, Send
 
 from mechamental.errors import ResourceNotFound
-from mechamental.sync import eventlog
-from mechamental.sync.channel import Channel
-from mechamental.sync.frames import Event, encode, parse_event_id, retry_hint
-from mechamental.sync.protocol import EXTENSION
-from mechamental.sync.stream import Stream
+from mechamental.sync.events import log as eventlog
+from mechamental.sync.events.frames import Event, encode, parse_event_id, retry_hint
+from mechamental.sync.fanout.channel import Channel
+from mechamental.sync.fanout.connection import Stream
+from mechamental.sync.fanout.protocol import EXTENSION
 from mechamental.types import utcnow
 from mechamental.workspaces import service as workspaces
 
 if TYPE_CHECKING:
     from mechamental.sync.hub import SyncHub
 
-log = logging.getLogger("mechamental.sync.stream")
+log = logging.getLogger("mechamental.sync.fanout.connection")
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),

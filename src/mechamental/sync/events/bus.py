@@ -15,10 +15,10 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from mechamental.sync.clock import raise_if_cancelled
-from mechamental.sync.frames import Frame
+from mechamental.clock import raise_if_cancelled
+from mechamental.sync.events.frames import Frame
 
-log = logging.getLogger("mechamental.sync.bus")
+log = logging.getLogger("mechamental.sync.events.bus")
 Deliver = Callable[[Frame], None]
 
 

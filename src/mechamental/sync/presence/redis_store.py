@@ -7,8 +7,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from mechamental.sync import presence_lua as lua
-from mechamental.sync.presence_store import Desired, Key, Viewing
+from mechamental.sync.presence import scripts as lua
+from mechamental.sync.presence.store import Desired, Key, Viewing
 
 
 def _text(value: Any) -> str:

@@ -1,0 +1,1 @@
+"""Events: the events table, recording (outbox), reading the log, publishing and the bus."""

@@ -1,0 +1,1 @@
+"""Presence: who is here and what they view; the service, its stores and the announced ledger."""
