@@ -34,8 +34,8 @@ from mechamental.config import Settings
 from mechamental.db import Database
 from mechamental.ids import new_id
 from mechamental.migrations import upgrade
+from mechamental.tables import workspaces
 from mechamental.workspaces.cursor import Position, encode_cursor
-from mechamental.workspaces.models import workspaces
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"

@@ -34,7 +34,7 @@ from mechamental.auth import tokens
 from mechamental.auth.permissions import Role
 from mechamental.db import Database
 from mechamental.migrations import upgrade
-from mechamental.workspaces.models import workspaces
+from mechamental.tables import workspaces
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"

@@ -18,7 +18,7 @@ from mechamental.buckets.worker import BucketWorker
 from mechamental.config import Settings
 from mechamental.db import Database
 from mechamental.sync.events.models import events
-from mechamental.workspaces.models import workspaces
+from mechamental.tables import workspaces
 
 T = TypeVar("T")
 

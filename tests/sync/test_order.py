@@ -38,7 +38,9 @@ async def test_order_under_concurrent_writers(
     await asyncio.gather(*(writer(n) for n in range(4)), visitor("member"), visitor("viewer"))
     hub = server.hub
     async with hub.db.reader() as conn:
-        logged = await eventlog.read_events(conn, workspace_id=ws_id, after=start)
+        logged = await eventlog.read_events(
+            conn, org_id=tenant.org_id, workspace_id=ws_id, after=start
+        )
     assert len(logged) == 20 + 2 * 5  # 20 updates; per visitor joined, 3 viewing, left
     assert [e.seq for e in logged] == list(range(start + 1, start + 1 + len(logged)))
     for stream in streams:
@@ -61,21 +63,22 @@ async def test_a_rolled_back_change_emits_nothing(
     ws_id = await new_workspace(client, tenant)
     stream = await server.stream(tenant, ws_id)
     head = await stream.next()
-    from mechamental.sync.events.outbox import next_seq, record_event
+    from mechamental.sync.events.frames import EventType
+    from mechamental.sync.events.outbox import record_event
+    from mechamental.sync.events.seq import take_seqs
 
     class Boom(Exception):
         pass
 
     with pytest.raises(Boom):
         async with server.hub.db.transaction() as conn:
-            seq = await next_seq(conn, workspace_id=ws_id)
-            assert seq is not None
+            (seq,) = await take_seqs(conn, workspace_id=ws_id)
             await record_event(
                 conn,
                 org_id=tenant.org_id,
                 workspace_id=ws_id,
                 seq=seq,
-                type="workspace.updated",
+                type=EventType.WORKSPACE_UPDATED,
                 actor_id="x",
                 data={},
             )

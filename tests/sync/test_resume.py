@@ -12,10 +12,10 @@ from tests.sync.conftest import Server, new_workspace, rename
 from tests.sync.sse import open_stream
 
 
-async def retained(hub: SyncHub, workspace_id: str) -> list[int]:
+async def retained(hub: SyncHub, org_id: str, workspace_id: str) -> list[int]:
     """The sequence numbers the log still holds for a workspace."""
     async with hub.db.reader() as conn:
-        events = await eventlog.read_events(conn, workspace_id=workspace_id, after=0)
+        events = await eventlog.read_events(conn, org_id=org_id, workspace_id=workspace_id, after=0)
     return [e.seq for e in events]
 
 
@@ -92,12 +92,16 @@ async def test_reset_when_the_gap_is_no_longer_kept(
     for i in range(8):
         await rename(client, tenant, ws_id, f"r{i}")
     hub = server.hub
-    await hub.publisher.run_once()  # only published rows are ever pruned
+    await hub.publisher.publish_queued()  # only published rows are ever pruned
     await hub.prune()
-    assert await retained(hub, ws_id) == list(range(1, 10))  # young: all kept
+    assert await retained(hub, tenant.org_id, ws_id) == list(range(1, 10))  # young: all kept
     hub.clock.advance(61)
     await hub.prune()
-    assert await retained(hub, ws_id) == [7, 8, 9]  # old, and beyond the last three: gone
+    assert await retained(hub, tenant.org_id, ws_id) == [
+        7,
+        8,
+        9,
+    ]  # old, and beyond the last three: gone
 
     again = await server.stream(tenant, ws_id, last_event_id=old)
     connected = await again.next()

@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from mechamental.buckets import jobs, state
-from mechamental.buckets.models import bucket_jobs
+from mechamental.buckets.models import BucketStatus, bucket_jobs
 from mechamental.db import Conn
+from mechamental.tables import workspaces
 from mechamental.types import utcnow
-from mechamental.workspaces.models import workspaces
+
+DELETE_FAILED = "delete_failed"  # a report's status: the bucket of a deleted workspace remains
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +24,7 @@ class BucketReport:
     workspace_id: str
     org_id: str
     bucket: str
-    status: str  # a workspace's bucket_status, or deleting / delete_failed once it is gone
+    status: str  # a BucketStatus; DELETING or DELETE_FAILED once the workspace is gone
     error: str | None
     attempts: int
     next_attempt_at: datetime | None
@@ -55,25 +57,32 @@ async def not_active(conn: Conn) -> list[BucketReport]:
     found = (
         await conn.execute(
             select(
-                workspaces.c.workspace_id, workspaces.c.org_id, workspaces.c.s3_bucket,
-                workspaces.c.bucket_status, workspaces.c.bucket_error,
+                workspaces.c.workspace_id,
+                workspaces.c.org_id,
+                workspaces.c.s3_bucket,
+                workspaces.c.bucket_status,
+                workspaces.c.bucket_error,
             )
-            .where(workspaces.c.bucket_status != state.ACTIVE)
+            .where(workspaces.c.bucket_status != BucketStatus.ACTIVE)
             .order_by(workspaces.c.created_at, workspaces.c.workspace_id)
         )
-    ).all()  # fmt: skip
-    latest = await _latest_jobs(conn, [w.workspace_id for w in found], jobs.PROVISION)
+    ).all()
+    latest = await _latest_jobs(conn, [row.workspace_id for row in found], jobs.PROVISION)
     reports = []
-    for w in found:
-        job = latest.get(w.workspace_id, {})
+    for row in found:
+        job = latest.get(row.workspace_id, {})
         reports.append(
             BucketReport(
-                workspace_id=w.workspace_id, org_id=w.org_id, bucket=w.s3_bucket,
-                status=w.bucket_status, error=w.bucket_error or job.get("last_error"),
-                attempts=job.get("attempts", 0), next_attempt_at=job.get("next_attempt_at"),
+                workspace_id=row.workspace_id,
+                org_id=row.org_id,
+                bucket=row.s3_bucket,
+                status=row.bucket_status,
+                error=row.bucket_error or job.get("last_error"),
+                attempts=job.get("attempts", 0),
+                next_attempt_at=job.get("next_attempt_at"),
                 lease_owner=job.get("lease_owner"),
             )
-        )  # fmt: skip
+        )
     removals = (
         (
             await conn.execute(
@@ -88,16 +97,20 @@ async def not_active(conn: Conn) -> list[BucketReport]:
         .mappings()
         .all()
     )
-    for row in removals:
-        job = dict(row)
+    for removal in removals:
+        job = dict(removal)
         reports.append(
             BucketReport(
-                workspace_id=job["workspace_id"], org_id=job["org_id"], bucket=job["bucket_name"],
-                status="delete_failed" if job["status"] == jobs.FAILED else "deleting",
-                error=job["last_error"], attempts=job["attempts"],
-                next_attempt_at=job["next_attempt_at"], lease_owner=job["lease_owner"],
+                workspace_id=job["workspace_id"],
+                org_id=job["org_id"],
+                bucket=job["bucket_name"],
+                status=DELETE_FAILED if job["status"] == jobs.FAILED else BucketStatus.DELETING,
+                error=job["last_error"],
+                attempts=job["attempts"],
+                next_attempt_at=job["next_attempt_at"],
+                lease_owner=job["lease_owner"],
             )
-        )  # fmt: skip
+        )
     return reports
 
 
@@ -105,9 +118,15 @@ async def _requeue(conn: Conn, job_id: str) -> None:
     await conn.execute(
         update(bucket_jobs)
         .where(bucket_jobs.c.id == job_id)
-        .values(status=jobs.QUEUED, attempts=0, next_attempt_at=utcnow(), lease_owner=None,
-                lease_expires_at=None, updated_at=utcnow())
-    )  # fmt: skip
+        .values(
+            status=jobs.QUEUED,
+            attempts=0,
+            next_attempt_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=utcnow(),
+        )
+    )
     conn.notify(jobs.JOB_QUEUED, None)
 
 
@@ -118,12 +137,16 @@ async def retry(conn: Conn, *, workspace_id: str) -> str:
     """
     ws = (
         await conn.execute(
-            select(workspaces.c.org_id, workspaces.c.s3_bucket, workspaces.c.region,
-                   workspaces.c.bucket_status)
+            select(
+                workspaces.c.org_id,
+                workspaces.c.s3_bucket,
+                workspaces.c.region,
+                workspaces.c.bucket_status,
+            )
             .where(workspaces.c.workspace_id == workspace_id)
             .with_for_update()
         )
-    ).first()  # fmt: skip
+    ).first()
     if ws is None:
         latest = (await _latest_jobs(conn, [workspace_id], jobs.DELETE)).get(workspace_id)
         if latest is None:
@@ -138,11 +161,15 @@ async def retry(conn: Conn, *, workspace_id: str) -> str:
     if latest is not None and latest["status"] == jobs.QUEUED:
         await _requeue(conn, latest["id"])
         return f"bucket {ws.s3_bucket}: provisioning queued again with fresh attempts"
-    if ws.bucket_status == state.ACTIVE:
+    if ws.bucket_status == BucketStatus.ACTIVE:
         return f"bucket {ws.s3_bucket} is already active"
-    await state.set_bucket_status(conn, workspace_id=workspace_id, status=state.PENDING)
+    await state.set_bucket_status(conn, workspace_id=workspace_id, status=BucketStatus.PENDING)
     await jobs.enqueue(
-        conn, action=jobs.PROVISION, org_id=ws.org_id, workspace_id=workspace_id,
-        bucket=ws.s3_bucket, region=ws.region,
-    )  # fmt: skip
+        conn,
+        action=jobs.PROVISION,
+        org_id=ws.org_id,
+        workspace_id=workspace_id,
+        bucket=ws.s3_bucket,
+        region=ws.region,
+    )
     return f"bucket {ws.s3_bucket}: provisioning queued"

@@ -1,9 +1,23 @@
-"""Durable bucket jobs, written in the same transaction as the workspace change that needs them."""
+"""Bucket vocabulary and tables: a workspace's `BucketStatus`, and the durable bucket jobs
+(written in the same transaction as the workspace change that needs them)."""
+
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, Integer, String, Table, Text
 
 from mechamental.db import metadata
 from mechamental.types import UTCDateTime
+
+
+# A workspace's `bucket_status`; `buckets.state` changes it. (No docstring: pydantic would
+# put it into the OpenAPI schema.)
+class BucketStatus(StrEnum):
+    PENDING = "pending"
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    FAILED = "failed"
+    DELETING = "deleting"  # only in reports (`buckets.admin`): a deleted workspace's bucket
+
 
 bucket_jobs = Table(
     "bucket_jobs",

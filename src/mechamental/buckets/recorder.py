@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from mechamental.buckets import jobs, leases, state
 from mechamental.buckets.gauge import LoopGauge
 from mechamental.buckets.leases import Job
+from mechamental.buckets.models import BucketStatus
 from mechamental.db import Database
 
 
@@ -84,7 +85,9 @@ class Recorder:
                 for o in mine
                 if o.job.action == jobs.PROVISION and o.status == jobs.DONE
             ]
-            await state.change_bucket_status(conn, workspace_ids=provisioned, status=state.ACTIVE)
+            await state.change_bucket_status(
+                conn, workspace_ids=provisioned, status=BucketStatus.ACTIVE
+            )
             await leases.finish_many(
                 conn, ends=[(o.job, o.status, o.error, o.outcome) for o in mine]
             )

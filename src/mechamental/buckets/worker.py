@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mechamental.buckets import jobs, leases, state
 from mechamental.buckets.gauge import LoopGauge
 from mechamental.buckets.leases import Job
+from mechamental.buckets.models import BucketStatus
 from mechamental.buckets.providers import (
     BucketSpec,
     NameTaken,
@@ -198,7 +199,7 @@ class BucketWorker(Component):
         ids = [job.workspace_id for job in provisions]
         async with self.db.transaction() as conn:
             alive = await state.change_bucket_status(
-                conn, workspace_ids=ids, status=state.PROVISIONING
+                conn, workspace_ids=ids, status=BucketStatus.PROVISIONING
             )
             alive |= await state.existing(conn, workspace_ids=[i for i in ids if i not in alive])
             gone = [job for job in provisions if job.workspace_id not in alive]
@@ -327,7 +328,7 @@ class BucketWorker(Component):
             if final:
                 if job.action == jobs.PROVISION:
                     await state.set_bucket_status(
-                        conn, workspace_id=job.workspace_id, status=state.FAILED, error=error
+                        conn, workspace_id=job.workspace_id, status=BucketStatus.FAILED, error=error
                     )
                 await leases.finish(conn, job=job, status=jobs.FAILED, error=error, outcome=outcome)
             else:

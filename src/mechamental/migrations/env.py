@@ -12,6 +12,7 @@ import mechamental.auth.models
 import mechamental.buckets.models
 import mechamental.sync.events.models
 import mechamental.sync.presence.models
+import mechamental.tables
 import mechamental.workspaces.models  # noqa: F401  (registers the tables)
 from mechamental.db import metadata, sqlite_path
 

@@ -17,6 +17,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -151,13 +152,13 @@ class SyncHub(Component):
         return loop
 
     # Channels.
-    def channel(self, workspace_id: str) -> Channel:
+    def channel(self, workspace_id: str, *, org_id: str) -> Channel:
         """The workspace's channel, created (position unknown) if needed."""
         channel = self.channels.get(workspace_id)
         if channel is None:
             channel = Channel(
                 workspace_id=workspace_id,
-                read=self.read_frames,
+                read=partial(self.read_frames, org_id),
                 ring_size=self.tuning.ring_size,
                 on_empty=lambda: self._drop_channel(workspace_id),
                 max_window=self.tuning.batch_window_seconds,
@@ -182,11 +183,13 @@ class SyncHub(Component):
         if channel is not None:
             channel.offer(frame)
 
-    async def read_frames(self, workspace_id: str, after: int, upto: int) -> list[Frame]:
+    async def read_frames(
+        self, org_id: str, workspace_id: str, after: int, upto: int
+    ) -> list[Frame]:
         """Events `after < seq <= upto` of a workspace from the log, encoded."""
         async with self.db.reader() as conn:
             events = await eventlog.read_events(
-                conn, workspace_id=workspace_id, after=after, upto=upto
+                conn, org_id=org_id, workspace_id=workspace_id, after=after, upto=upto
             )
         return [encode(event) for event in events]
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from mechamental.buckets.models import BucketStatus
 
 
 def _no_nul(value: str) -> str:
@@ -31,14 +32,6 @@ def _dedupe(tags: list[str]) -> list[str]:
 
 
 Tags = Annotated[list[Tag], Field(max_length=50), AfterValidator(_dedupe)]
-
-
-class BucketStatus(StrEnum):
-    PENDING = "pending"
-    PROVISIONING = "provisioning"
-    ACTIVE = "active"
-    FAILED = "failed"
-    DELETING = "deleting"
 
 
 class WorkspaceCreate(BaseModel):

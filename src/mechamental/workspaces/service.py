@@ -11,15 +11,18 @@ from sqlalchemy.sql import Select
 
 from mechamental.auth.models import organizations
 from mechamental.buckets import jobs
+from mechamental.buckets.models import BucketStatus
 from mechamental.db import Conn
 from mechamental.errors import PreconditionFailed, ResourceNotFound, validation_error
 from mechamental.fastquery import FastQuery
 from mechamental.ids import new_id
-from mechamental.sync.events.outbox import next_seq, record_event
+from mechamental.sync.events.frames import EventType
+from mechamental.sync.events.outbox import record_event
+from mechamental.sync.events.seq import BUMP_SEQ, FIRST_SEQ, TAKEN_SEQ, take_seqs
+from mechamental.tables import workspaces
 from mechamental.types import utcnow
 from mechamental.workspaces.cursor import Position
-from mechamental.workspaces.models import workspace_tags, workspaces
-from mechamental.workspaces.schemas import BucketStatus
+from mechamental.workspaces.models import workspace_tags
 
 UPDATABLE = ("name", "description", "tags", "is_active", "subscription_plan_id")
 
@@ -150,7 +153,7 @@ async def create_workspace(
         "s3_bucket": bucket,
         "bucket_status": BucketStatus.PENDING.value,
         "version": 1,
-        "event_seq": 1,
+        "event_seq": FIRST_SEQ,
         "created_at": now,
         "updated_at": now,
     }
@@ -162,8 +165,8 @@ async def create_workspace(
         conn,
         org_id=org_id,
         workspace_id=workspace_id,
-        seq=1,
-        type="workspace.created",
+        seq=FIRST_SEQ,
+        type=EventType.WORKSPACE_CREATED,
         actor_id=owner_id,
         data={"workspace": to_api(row)},
     )
@@ -328,9 +331,9 @@ async def update_workspace(
                     **changed,
                     updated_at=utcnow(),
                     version=workspaces.c.version + 1,
-                    event_seq=workspaces.c.event_seq + 1,
+                    **BUMP_SEQ,
                 )
-                .returning(*API_COLUMNS, workspaces.c.event_seq)
+                .returning(*API_COLUMNS, TAKEN_SEQ)
             )
         )
         .mappings()
@@ -342,8 +345,8 @@ async def update_workspace(
         conn,
         org_id=org_id,
         workspace_id=workspace_id,
-        seq=row["event_seq"],
-        type="workspace.updated",
+        seq=row[TAKEN_SEQ],
+        type=EventType.WORKSPACE_UPDATED,
         actor_id=actor_id,
         data={"changes": {k: row[k] for k in changed}, "workspace": to_api(row)},
     )
@@ -355,16 +358,15 @@ async def delete_workspace(
 ) -> None:
     """Delete a workspace, announce it, and queue its bucket's removal."""
     current = await _lock_current(conn, org_id=org_id, workspace_id=workspace_id, if_match=if_match)
-    seq = await next_seq(conn, workspace_id=workspace_id)
-    assert seq is not None
+    (taken,) = await take_seqs(conn, workspace_id=workspace_id)  # the row is locked: it exists
     await conn.execute(delete(workspaces).where(workspaces.c.workspace_id == workspace_id))
     await _adjust_count(conn, org_id, -1)
     await record_event(
         conn,
         org_id=org_id,
         workspace_id=workspace_id,
-        seq=seq,
-        type="workspace.deleted",
+        seq=taken,
+        type=EventType.WORKSPACE_DELETED,
         actor_id=actor_id,
         data={"workspace_id": workspace_id},
     )

@@ -9,11 +9,29 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 import orjson
 
 _JSON = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
+class EventType(StrEnum):
+    """Every event type a stream can carry: the README's event table lists exactly these."""
+
+    # Synthetic: written to one stream, never in the log.
+    SYNC_CONNECTED = "sync.connected"
+    SYNC_RESET = "sync.reset"
+    SYNC_TIMEOUT = "sync.timeout"
+    # Recorded in the log (outbox), in the workspace's order.
+    WORKSPACE_CREATED = "workspace.created"
+    WORKSPACE_UPDATED = "workspace.updated"
+    WORKSPACE_DELETED = "workspace.deleted"
+    WORKSPACE_BUCKET_STATUS_CHANGED = "workspace.bucket_status_changed"
+    PRESENCE_JOINED = "presence.joined"
+    PRESENCE_LEFT = "presence.left"
+    PRESENCE_VIEWING = "presence.viewing"
 
 
 @dataclass(slots=True)
@@ -98,5 +116,4 @@ def retry_hint(retry_ms: int) -> bytes:
 
 
 HEARTBEAT = b": keep-alive\n\n"
-HEARTBEAT_CHUNK = chunk(HEARTBEAT)
 LAST_CHUNK = b"0\r\n\r\n"

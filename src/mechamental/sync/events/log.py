@@ -1,4 +1,10 @@
-"""Reading the per-workspace event log: replay, retention, the outbox's unpublished rows."""
+"""Reading the per-workspace event log: replay, retention, the outbox's unpublished rows.
+
+Reads for a request (`position`, `read_events`, `oldest_retained`) filter by the org in
+the path, like every workspace query (AGENTS.md, tenancy). The sweeps below them
+(`heads` for the bus's resync, `unpublished`, `mark_*`, `prune`) serve the whole
+process and span every org by design.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from mechamental.db import Conn
 from mechamental.fastquery import FastQuery
 from mechamental.sync.events.frames import Event
 from mechamental.sync.events.models import events
-from mechamental.workspaces.models import workspaces
+from mechamental.tables import workspaces
 
 _EVENT_COLUMNS = (
     events.c.org_id,
@@ -38,19 +44,28 @@ def _event(row: Any) -> Event:
 
 _POSITION = FastQuery(
     select(workspaces.c.event_seq).where(
-        workspaces.c.workspace_id == bindparam("w"), workspaces.c.org_id == bindparam("o")
+        workspaces.c.workspace_id == bindparam("workspace_id"),
+        workspaces.c.org_id == bindparam("org_id"),
     )
 )
+_IN_WORKSPACE = (events.c.workspace_id == bindparam("workspace_id")) & (
+    events.c.org_id == bindparam("org_id")
+)
+_AFTER = _IN_WORKSPACE & (events.c.seq > bindparam("after"))
+_READ = select(*_EVENT_COLUMNS).order_by(events.c.seq).limit(bindparam("limit"))
+_READ_ALL = _READ.where(_AFTER)
+_READ_UPTO = _READ.where(_AFTER, events.c.seq <= bindparam("upto"))
+_OLDEST = select(func.min(events.c.seq)).where(_IN_WORKSPACE)
 
 
 async def position(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
     """The workspace's last event number, or None if it is not in `org_id` (a hot path)."""
-    rows = await conn.fetch(_POSITION, {"w": workspace_id, "o": org_id})
+    rows = await conn.fetch(_POSITION, {"workspace_id": workspace_id, "org_id": org_id})
     return int(rows[0]["event_seq"]) if rows else None
 
 
 async def heads(conn: Conn, *, workspace_ids: list[str]) -> dict[str, int]:
-    """The last event number of each existing workspace among `workspace_ids`."""
+    """The last event number of each existing workspace among `workspace_ids` (any org)."""
     rows = await conn.execute(
         select(workspaces.c.workspace_id, workspaces.c.event_seq).where(
             workspaces.c.workspace_id.in_(workspace_ids)
@@ -60,23 +75,26 @@ async def heads(conn: Conn, *, workspace_ids: list[str]) -> dict[str, int]:
 
 
 async def read_events(
-    conn: Conn, *, workspace_id: str, after: int, upto: int | None = None, limit: int = 500
+    conn: Conn,
+    *,
+    org_id: str,
+    workspace_id: str,
+    after: int,
+    upto: int | None = None,
+    limit: int = 500,
 ) -> list[Event]:
     """The workspace's events with `after < seq <= upto`, in order, at most `limit`."""
-    query = select(*_EVENT_COLUMNS).where(
-        events.c.workspace_id == workspace_id, events.c.seq > after
-    )
-    if upto is not None:
-        query = query.where(events.c.seq <= upto)
-    rows = (await conn.execute(query.order_by(events.c.seq).limit(limit))).all()
-    return [_event(row) for row in rows]
+    params = {"org_id": org_id, "workspace_id": workspace_id, "after": after, "limit": limit}
+    if upto is None:
+        result = await conn.execute(_READ_ALL, params)
+    else:
+        result = await conn.execute(_READ_UPTO, {**params, "upto": upto})
+    return [_event(row) for row in result.all()]
 
 
-async def oldest_retained(conn: Conn, *, workspace_id: str) -> int | None:
+async def oldest_retained(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
     """The lowest event number still kept for the workspace."""
-    result = await conn.execute(
-        select(func.min(events.c.seq)).where(events.c.workspace_id == workspace_id)
-    )
+    result = await conn.execute(_OLDEST, {"org_id": org_id, "workspace_id": workspace_id})
     value = result.scalar()
     return None if value is None else int(value)
 

@@ -64,7 +64,7 @@ class Publisher:
             if count:
                 log.info("cleared %d events left unpublished by an earlier run", count)
             return
-        await self.drain(older_than=None)
+        await self.publish_orphans(older_than=None)
 
     async def run(self) -> None:
         """Background loop: publish queued frames, and orphans from dead processes."""
@@ -76,33 +76,30 @@ class Publisher:
             if not self.tuning.publish:
                 continue
             try:
-                await self._publish_queued()
+                await self.publish_queued()
                 if self.bus.remote:
-                    await self.drain(older_than=self.tuning.orphan_after_seconds)
+                    await self.publish_orphans(older_than=self.tuning.orphan_after_seconds)
                 if self._failing:
                     log.info("publishing works again")
                 self._failing = False
             except Exception as exc:
                 raise_if_cancelled()
-                # The rows stay unpublished; the drain finds them once the bus is back.
+                # The rows stay unpublished: `publish_orphans` finds them once the bus is back.
                 if not self._failing:
                     log.warning("publishing failed (%s); will retry from the outbox", exc)
                 self._failing = True
                 if self.bus.remote:
                     self._queue.clear()
 
-    async def run_once(self) -> None:
+    async def publish_queued(self) -> None:
         """Publish and flag what this process committed since the last tick."""
-        await self._publish_queued()
-
-    async def _publish_queued(self) -> None:
         while self._queue:
             frames = self._queue[:500]
             await self.bus.publish(frames)
-            await self._mark(frames)
+            await self._mark_published(frames)
             del self._queue[: len(frames)]
 
-    async def drain(self, *, older_than: float | None) -> int:
+    async def publish_orphans(self, *, older_than: float | None) -> int:
         """Publish outbox rows nobody published (all, or only those older than a while)."""
         total = 0
         cutoff = None
@@ -117,12 +114,12 @@ class Publisher:
             for frame in frames:
                 self.deliver(frame)
             await self.bus.publish(frames)
-            await self._mark(frames)
+            await self._mark_published(frames)
             total += len(frames)
             if len(rows) < 500:
                 return total
 
-    async def _mark(self, frames: list[Frame]) -> None:
-        keys = [(f.workspace_id, f.seq) for f in frames]
+    async def _mark_published(self, frames: list[Frame]) -> None:
+        keys = [(frame.workspace_id, frame.seq) for frame in frames]
         async with self.db.transaction() as conn:
             await eventlog.mark_published(conn, keys=keys)

@@ -14,13 +14,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from mechamental.sync.events.frames import Frame, chunk
+from mechamental.sync.events.frames import EventType, Frame, chunk
 
 if TYPE_CHECKING:
     from mechamental.sync.fanout.connection import Stream
 
 log = logging.getLogger("mechamental.sync.fanout.channel")
-DELETED = "workspace.deleted"
+DELETED = EventType.WORKSPACE_DELETED
 MIN_WINDOW = 0.002  # seconds
 BATCH_FACTOR = 3.0  # fan-out of one busy channel takes at most ~1/(1+3) of the loop
 ReadFrames = Callable[[str, int, int], Awaitable[list[Frame]]]

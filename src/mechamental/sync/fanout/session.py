@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from mechamental.errors import ResourceNotFound
 from mechamental.sync.events import log as eventlog
-from mechamental.sync.events.frames import Event, encode, parse_event_id, retry_hint
+from mechamental.sync.events.frames import Event, EventType, encode, parse_event_id, retry_hint
 from mechamental.sync.fanout.channel import Channel
 from mechamental.sync.fanout.connection import Stream
 from mechamental.sync.fanout.protocol import EXTENSION
@@ -51,7 +51,9 @@ class StreamPlan:
     lifetime: float  # seconds until sync.timeout
 
 
-def synthetic(org_id: str, workspace_id: str, seq: int, type_: str, data: dict[str, Any]) -> bytes:
+def synthetic(
+    org_id: str, workspace_id: str, seq: int, type_: EventType, data: dict[str, Any]
+) -> bytes:
     """A frame of an event that is not in the log (its id is the position it belongs to)."""
     event = Event(org_id, workspace_id, seq, type_, None, utcnow(), data)
     return encode(event).data
@@ -68,7 +70,7 @@ async def _snapshot(
                 break
             row = await workspaces.get_workspace(conn, org_id=org_id, workspace_id=workspace_id)
             members = await hub.presence.members(conn, workspace_id=workspace_id)
-            oldest = await eventlog.oldest_retained(conn, workspace_id=workspace_id)
+            oldest = await eventlog.oldest_retained(conn, org_id=org_id, workspace_id=workspace_id)
             after = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
             if after == before:  # nothing committed in between: one consistent state
                 return before, workspaces.to_api(row), members, oldest
@@ -87,7 +89,7 @@ async def prepare(
     """Read the snapshot and decide between a fresh start, a resume and a reset."""
     if "\x00" in workspace_id:  # no id holds NUL, and PostgreSQL refuses to compare one
         raise ResourceNotFound("workspace", workspace_id)
-    channel = hub.channel(workspace_id)
+    channel = hub.channel(workspace_id, org_id=org_id)
     channel.holds += 1  # frames arriving from now on are kept until the position is known
     try:
         head, workspace, members, oldest = await _snapshot(hub, org_id, workspace_id)
@@ -111,11 +113,11 @@ async def prepare(
         "heartbeat_seconds": hub.settings.heartbeat_seconds,
     }
     opening = retry_hint(hub.settings.retry_ms) + synthetic(
-        org_id, workspace_id, start, "sync.connected", connected
+        org_id, workspace_id, start, EventType.SYNC_CONNECTED, connected
     )
     if reason is not None:
         reset = {"reason": reason, "last_event_id": last_event_id}
-        opening += synthetic(org_id, workspace_id, head, "sync.reset", reset)
+        opening += synthetic(org_id, workspace_id, head, EventType.SYNC_RESET, reset)
     return StreamPlan(channel, org_id, workspace_id, user_id, start, opening, lifetime)
 
 
@@ -186,7 +188,7 @@ async def _attach(hub: SyncHub, channel: Channel, stream: Stream, pos: int) -> b
             stream.send(b"".join(f.data for f in ring if f.seq > pos))
             pos = ring[-1].seq
             continue
-        frames = await hub.read_frames(channel.workspace_id, pos, last)
+        frames = await hub.read_frames(stream.org_id, channel.workspace_id, pos, last)
         if not frames or frames[0].seq != pos + 1:  # pruned meanwhile: the client resumes
             stream.finish()
             return False
@@ -205,7 +207,9 @@ def expire(stream: Stream) -> None:
         return
     channel.flush()  # the stream gets everything up to the position it resumes from
     data = {"timeout_seconds": stream.lifetime, "reconnect": True}
-    frame = synthetic(stream.org_id, stream.workspace_id, channel.last_seq, "sync.timeout", data)
+    frame = synthetic(
+        stream.org_id, stream.workspace_id, channel.last_seq, EventType.SYNC_TIMEOUT, data
+    )
     stream.finish(frame)
 
 

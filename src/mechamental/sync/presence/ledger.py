@@ -11,17 +11,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from mechamental.db import Conn, Database
-from mechamental.sync.events.frames import Event
+from mechamental.sync.events.frames import Event, EventType
 from mechamental.sync.events.outbox import record_events
+from mechamental.sync.events.seq import take_seqs
 from mechamental.sync.presence.models import presence_members as pm
 from mechamental.sync.presence.store import Desired, Viewing
+from mechamental.tables import workspaces
 from mechamental.types import UTCDateTime
-from mechamental.workspaces.models import workspaces
 
-JOINED, LEFT, VIEWING = "presence.joined", "presence.left", "presence.viewing"
+JOINED, LEFT, VIEWING = (
+    EventType.PRESENCE_JOINED,
+    EventType.PRESENCE_LEFT,
+    EventType.PRESENCE_VIEWING,
+)
 
 
 def viewing_json(viewing: Viewing | None) -> dict[str, str] | None:
@@ -67,18 +72,11 @@ def transitions(
 
 # Statements are built once; constructing them per call cost more than running them.
 _LOCK = (
-    select(workspaces.c.org_id, workspaces.c.event_seq)
-    .where(workspaces.c.workspace_id == bindparam("w"))
-    .with_for_update()
+    select(workspaces.c.org_id).where(workspaces.c.workspace_id == bindparam("w")).with_for_update()
 )
 _KEY = (pm.c.workspace_id == bindparam("w")) & (pm.c.user_id == bindparam("u"))
 _MEMBER = select(pm.c.present, pm.c.viewing_type, pm.c.viewing_id, pm.c.since, pm.c.version,
                  pm.c.seq).where(_KEY)  # fmt: skip
-_TAKE_SEQS = (
-    update(workspaces)
-    .where(workspaces.c.workspace_id == bindparam("w"))
-    .values(event_seq=workspaces.c.event_seq + bindparam("n", type_=Integer()))
-)
 _STATE = {
     "present": bindparam("present"),
     "viewing_type": bindparam("viewing_type"),
@@ -104,7 +102,7 @@ async def announce(
         locked = (await conn.execute(_LOCK, key)).first()
         if locked is None:
             return 0
-        org_id, head = locked.org_id, int(locked.event_seq)
+        org_id = locked.org_id
         row = (await conn.execute(_MEMBER, key)).first()
         if row is not None and row.version >= desired.version:
             return 0
@@ -112,13 +110,13 @@ async def announce(
         seq = row.seq if row is not None else 0
         changes = transitions(row, desired, user_id, since)
         if changes:
-            await conn.execute(_TAKE_SEQS, {"w": workspace_id, "n": len(changes)})
+            seqs = await take_seqs(conn, workspace_id=workspace_id, count=len(changes))
             batch = [
-                Event(org_id, workspace_id, head + i, type_, user_id, now, data)
-                for i, (type_, data) in enumerate(changes, start=1)
+                Event(org_id, workspace_id, taken, type_, user_id, now, data)
+                for taken, (type_, data) in zip(seqs, changes, strict=True)
             ]
             await record_events(conn, batch)
-            seq = head + len(changes)
+            seq = seqs[-1]
         vt, vi = desired.viewing if desired.viewing else (None, None)
         state = {
             **key,
