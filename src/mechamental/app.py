@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -19,6 +20,7 @@ from mechamental.services import Component, Services
 from mechamental.sync.hub import sync_component
 from mechamental.sync.routes import router as sync_router
 from mechamental.workspaces.routes import router as workspaces_router
+from mechamental.workspaces.service import read_api_workspace
 
 ComponentFactory = Callable[[Services], Component | None]
 
@@ -35,7 +37,8 @@ def build_services(settings: Settings) -> Services:
 
 def component_factories() -> list[ComponentFactory]:
     """Background parts that run inside the API process, in start order."""
-    return [sync_component, bucket_worker_factory]
+    # The stream's snapshot reads the workspace through the app: sync does not import it.
+    return [partial(sync_component, read_workspace=read_api_workspace), bucket_worker_factory]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mechamental.auth.dependencies import PRINCIPAL_SCOPE_KEY
+from mechamental.dependencies import PRINCIPAL_SCOPE_KEY
 from mechamental.errors import PayloadTooLarge, envelope
 
 log = logging.getLogger("mechamental.request")

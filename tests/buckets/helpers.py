@@ -13,7 +13,7 @@ from tests.conftest import Tenant
 from tests.helpers import eventually
 
 from mechamental.buckets.models import bucket_jobs
-from mechamental.buckets.providers import make_provider
+from mechamental.buckets.providers.factory import make_provider
 from mechamental.buckets.worker import BucketWorker
 from mechamental.config import Settings
 from mechamental.db import Database

@@ -33,8 +33,8 @@ from mechamental.buckets.providers import (
     NotOurBucket,
     PermanentBucketError,
     Provider,
-    make_provider,
 )
+from mechamental.buckets.providers.factory import make_provider
 from mechamental.buckets.recorder import Outcome, Recorder
 from mechamental.config import Settings
 from mechamental.db import Database

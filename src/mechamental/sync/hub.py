@@ -18,13 +18,13 @@ import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings
-from mechamental.db import Database
+from mechamental.db import Conn, Database
 from mechamental.services import Component, Services
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.events import outbox
@@ -46,6 +46,15 @@ EXTRAS_KEY = "sync"
 PRESENCE_MEMORY = timedelta(days=1)  # absent members' rows are kept this long
 
 
+class ReadWorkspace(Protocol):
+    """The workspace as the API shows it, or 404 (given by the app: sync does not import
+    `workspaces`, which records events through `sync.events`)."""
+
+    async def __call__(self, conn: Conn, *, org_id: str, workspace_id: str) -> dict[str, Any]:
+        """Read it."""
+        ...
+
+
 def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
     """A Redis client whose pool never holds more than `redis_max_connections` + 1."""
     pool = BlockingConnectionPool.from_url(
@@ -63,8 +72,15 @@ def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
 class SyncHub(Component):
     """Event streams and presence of this process."""
 
-    def __init__(self, services: Services, tuning: SyncTuning | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        tuning: SyncTuning | None = None,
+        *,
+        read_workspace: ReadWorkspace,
+    ) -> None:
         self.settings: Settings = services.settings
+        self.read_workspace = read_workspace
         self.db: Database = services.db
         self.tuning = tuning or SyncTuning()
         self.clock = Clock()
@@ -260,8 +276,8 @@ def hub_of(services: Services) -> SyncHub:
     return hub
 
 
-def sync_component(services: Services) -> Component:
+def sync_component(services: Services, *, read_workspace: ReadWorkspace) -> Component:
     """Component factory for `app.component_factories()`."""
-    hub = SyncHub(services)
+    hub = SyncHub(services, read_workspace=read_workspace)
     services.extras[EXTRAS_KEY] = hub
     return hub

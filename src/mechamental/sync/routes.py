@@ -7,16 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query
 from starlette.responses import Response
 
-from mechamental.auth.dependencies import Caller, PresenceWriter, SyncReader, require
 from mechamental.auth.permissions import Permission
+from mechamental.dependencies import Caller, PresenceWriter, SyncReader, require
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, ResourceNotFound
+from mechamental.ids import check_workspace_id
 from mechamental.responses import json_response
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.fanout import session as streaming
 from mechamental.sync.fanout.response import EventStreamResponse
 from mechamental.sync.hub import SyncHub, hub_of
 from mechamental.sync.schemas import PresenceList
-from mechamental.workspaces.service import check_workspace_id
 
 router = APIRouter(
     prefix="/v1/orgs/{org_id}/workspaces/{workspace_id}/sync",

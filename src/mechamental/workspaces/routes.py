@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Request
 from starlette.responses import Response
 
-from mechamental.auth.dependencies import (
+from mechamental.db import Conn
+from mechamental.dependencies import (
     WorkspaceCreator,
     WorkspaceDeleter,
     WorkspaceReader,
     WorkspaceUpdater,
 )
-from mechamental.db import Conn
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, validation_error
 from mechamental.params import query_model
 from mechamental.responses import dumps, json_response

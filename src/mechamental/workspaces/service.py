@@ -15,7 +15,7 @@ from mechamental.buckets.models import BucketStatus
 from mechamental.db import Conn
 from mechamental.errors import PreconditionFailed, ResourceNotFound, validation_error
 from mechamental.fastquery import FastQuery
-from mechamental.ids import new_id
+from mechamental.ids import check_workspace_id, new_id
 from mechamental.sync.events.frames import EventType
 from mechamental.sync.events.outbox import record_event
 from mechamental.sync.events.seq import BUMP_SEQ, FIRST_SEQ, TAKEN_SEQ, take_seqs
@@ -211,13 +211,6 @@ _ORG_COUNT = FastQuery(
 )
 
 
-def check_workspace_id(workspace_id: str) -> None:
-    """404 for an id no workspace can have, without a query."""
-    # No id contains NUL, and PostgreSQL would refuse to compare one: 404 without a query.
-    if "\x00" in workspace_id:
-        raise ResourceNotFound("workspace", workspace_id)
-
-
 async def get_workspace(conn: Conn, *, org_id: str, workspace_id: str) -> Row:
     """The workspace `workspace_id` of `org_id`, or 404."""
     check_workspace_id(workspace_id)
@@ -225,6 +218,11 @@ async def get_workspace(conn: Conn, *, org_id: str, workspace_id: str) -> Row:
     if not rows:
         raise ResourceNotFound("workspace", workspace_id)
     return rows[0]
+
+
+async def read_api_workspace(conn: Conn, *, org_id: str, workspace_id: str) -> dict[str, Any]:
+    """The workspace as the API shows it, or 404 (the sync stream's snapshot reads it)."""
+    return to_api(await get_workspace(conn, org_id=org_id, workspace_id=workspace_id))
 
 
 def _filtered(query: Select[Any], org_id: str, filters: ListFilters) -> Select[Any]:

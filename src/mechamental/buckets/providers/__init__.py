@@ -11,10 +11,7 @@ treated as transient.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
-
-if TYPE_CHECKING:
-    from mechamental.config import Settings
+from typing import Literal, Protocol
 
 TAG_ORG = "mechamental:org_id"
 TAG_WORKSPACE = "mechamental:workspace_id"
@@ -75,14 +72,3 @@ class Provider(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
-
-
-def make_provider(settings: Settings) -> Provider:
-    """The provider chosen by `BUCKET_PROVIDER`."""
-    if settings.bucket_provider == "s3":
-        from mechamental.buckets.providers.s3 import S3Provider
-
-        return S3Provider(endpoint_url=settings.s3_endpoint_url)
-    from mechamental.buckets.providers.local import LocalProvider
-
-    return LocalProvider(settings.data_dir / "buckets")

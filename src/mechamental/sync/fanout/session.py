@@ -24,7 +24,6 @@ from mechamental.sync.fanout.channel import Channel
 from mechamental.sync.fanout.connection import Stream
 from mechamental.sync.fanout.protocol import EXTENSION
 from mechamental.types import utcnow
-from mechamental.workspaces import service as workspaces
 
 if TYPE_CHECKING:
     from mechamental.sync.hub import SyncHub
@@ -68,12 +67,12 @@ async def _snapshot(
             before = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
             if before is None:
                 break
-            row = await workspaces.get_workspace(conn, org_id=org_id, workspace_id=workspace_id)
+            workspace = await hub.read_workspace(conn, org_id=org_id, workspace_id=workspace_id)
             members = await hub.presence.members(conn, workspace_id=workspace_id)
             oldest = await eventlog.oldest_retained(conn, org_id=org_id, workspace_id=workspace_id)
             after = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
             if after == before:  # nothing committed in between: one consistent state
-                return before, workspaces.to_api(row), members, oldest
+                return before, workspace, members, oldest
     raise ResourceNotFound("workspace", workspace_id)
 
 

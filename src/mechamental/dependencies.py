@@ -1,4 +1,8 @@
-"""FastAPI dependencies that authenticate the caller and check one permission."""
+"""FastAPI dependencies that authenticate the caller and check one permission.
+
+They sit above both `auth` (tokens, permissions) and `services` (which holds the JWT
+verifier), outside the `auth` package, so that `auth` and `services` do not import each other.
+"""
 
 from __future__ import annotations
 
