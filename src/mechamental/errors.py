@@ -70,12 +70,6 @@ class ResourceNotFound(APIError):
         super().__init__(resource_type=resource_type, resource_id=resource_id)
 
 
-class Conflict(APIError):
-    status_code = 409
-    error = "CONFLICT"
-    message = "The request conflicts with the current state of the resource"
-
-
 class PreconditionFailed(APIError):
     status_code = 412
     error = "PRECONDITION_FAILED"

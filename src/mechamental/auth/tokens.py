@@ -139,11 +139,6 @@ class JWTVerifier:
         # is cached by the exact token string: a signature check per call costs ~0.2 ms.
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
-    @property
-    def enabled(self) -> bool:
-        """Whether JWTs are accepted at all."""
-        return self.key is not None
-
     def verify(self, token: str) -> Principal | None:
         """The principal a valid JWT names, or None for any invalid one."""
         if self.key is None:

@@ -11,8 +11,7 @@ A delete job is not due while a provision of the same workspace is unfinished: t
 provision either sees the workspace gone and makes nothing, or finishes first, so the
 delete always runs after the bucket could last have been created.
 
-Statements are built once, with bind parameters: building Core statements per call cost
-more CPU than running them.
+Statements are built once, with bind parameters (AGENTS.md).
 """
 
 from __future__ import annotations

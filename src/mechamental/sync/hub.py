@@ -100,7 +100,7 @@ class SyncHub(Component):
             db=self.db, store=store, clock=self.clock, settings=self.settings, tuning=self.tuning
         )
         self.publisher = Publisher(
-            db=self.db, bus=self.bus, deliver=self.deliver, clock=self.clock, tuning=self.tuning
+            db=self.db, bus=self.bus, deliver=self.deliver, tuning=self.tuning
         )
         self.deadlines = Deadlines()
         self.on_stream_closed = self._stream_closed  # one bound method shared by every stream

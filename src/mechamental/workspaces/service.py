@@ -123,7 +123,7 @@ async def _replace_tags(conn: Conn, *, org_id: str, workspace_id: str, tags: lis
         )
 
 
-# Built once: constructing a Core statement per call costs more than running it.
+# Statements are built once, at import (AGENTS.md).
 _INSERT = insert(workspaces).returning(*API_COLUMNS)
 
 

@@ -10,7 +10,7 @@ treated as transient.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 TAG_ORG = "mechamental:org_id"
@@ -41,12 +41,11 @@ class BucketSpec:
     region: str
     org_id: str
     workspace_id: str
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def tags(self) -> dict[str, str]:
         """The tags every workspace bucket carries."""
-        return {TAG_ORG: self.org_id, TAG_WORKSPACE: self.workspace_id, **self.extra_tags}
+        return {TAG_ORG: self.org_id, TAG_WORKSPACE: self.workspace_id}
 
 
 class Provider(Protocol):

@@ -21,7 +21,7 @@ from mechamental.types import utcnow
 EVENT_RECORDED: Topic[Event] = Topic("event recorded")
 
 
-_INSERT = insert(events)  # built once (AGENTS.md: statements are built at import)
+_INSERT = insert(events)  # built once, at import (AGENTS.md)
 
 
 async def record_event(

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from mechamental.clock import Clock, raise_if_cancelled
+from mechamental.clock import raise_if_cancelled
 from mechamental.db import Database
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.events.bus import LocalBus, RedisBus
@@ -34,13 +34,11 @@ class Publisher:
         db: Database,
         bus: LocalBus | RedisBus,
         deliver: Callable[[Frame], None],
-        clock: Clock,
         tuning: SyncTuning,
     ) -> None:
         self.db = db
         self.bus = bus
         self.deliver = deliver
-        self.clock = clock
         self.tuning = tuning
         self._queue: list[Frame] = []
         self._wake = asyncio.Event()
