@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Integer, String, Text, bindparam, exists, select, update
 from sqlalchemy.engine import RowMapping
 
-from mechamental.buckets import jobs as j
-from mechamental.buckets.models import bucket_jobs as t
+from mechamental.buckets import jobs
+from mechamental.buckets.models import bucket_jobs
 from mechamental.db import Conn
 from mechamental.types import UTCDateTime, utcnow
 
@@ -50,10 +50,15 @@ class Job:
     def from_row(cls, row: RowMapping) -> Job:
         """A job from a claimed `bucket_jobs` row."""
         return cls(
-            id=row["id"], org_id=row["org_id"], workspace_id=row["workspace_id"],
-            bucket_name=row["bucket_name"], region=row["region"], action=row["action"],
-            attempts=row["attempts"], token=row["lease_owner"],
-        )  # fmt: skip
+            id=row["id"],
+            org_id=row["org_id"],
+            workspace_id=row["workspace_id"],
+            bucket_name=row["bucket_name"],
+            region=row["region"],
+            action=row["action"],
+            attempts=row["attempts"],
+            token=row["lease_owner"],
+        )
 
 
 def backoff(*, attempts: int, base: float, cap: float) -> float:
@@ -63,28 +68,28 @@ def backoff(*, attempts: int, base: float, cap: float) -> float:
 
 
 _NOW = bindparam("now", type_=UTCDateTime())
-_blocking = t.alias("blocking")
+_blocking = bucket_jobs.alias("blocking")
 _DUE = (
-    t.c.status.in_(j.UNFINISHED),
-    t.c.next_attempt_at <= _NOW,
-    (t.c.action != j.DELETE)
+    bucket_jobs.c.status.in_(jobs.UNFINISHED),
+    bucket_jobs.c.next_attempt_at <= _NOW,
+    (bucket_jobs.c.action != jobs.DELETE)
     | ~exists(
         select(_blocking.c.id).where(
-            _blocking.c.workspace_id == t.c.workspace_id,
-            _blocking.c.action == j.PROVISION,
-            _blocking.c.status.in_(j.UNFINISHED),
+            _blocking.c.workspace_id == bucket_jobs.c.workspace_id,
+            _blocking.c.action == jobs.PROVISION,
+            _blocking.c.status.in_(jobs.UNFINISHED),
         )
     ),
 )
-_ANY_DUE = select(t.c.id).where(*_DUE).limit(1)
+_ANY_DUE = select(bucket_jobs.c.id).where(*_DUE).limit(1)
 _EXPIRES = bindparam("expires", type_=UTCDateTime())
 _CLAIM = (
-    update(t)
+    update(bucket_jobs)
     .where(
-        t.c.id.in_(
-            select(t.c.id)
+        bucket_jobs.c.id.in_(
+            select(bucket_jobs.c.id)
             .where(*_DUE)
-            .order_by(t.c.next_attempt_at)
+            .order_by(bucket_jobs.c.next_attempt_at)
             .limit(bindparam("limit", type_=Integer()))
             .with_for_update(skip_locked=True)
             .scalar_subquery()
@@ -92,25 +97,31 @@ _CLAIM = (
         *_DUE,
     )
     .values(
-        status=j.RUNNING,
+        status=jobs.RUNNING,
         lease_owner=bindparam("token", type_=String()),
         lease_expires_at=_EXPIRES,
         next_attempt_at=_EXPIRES,
-        attempts=t.c.attempts + 1,
+        attempts=bucket_jobs.c.attempts + 1,
         updated_at=_NOW,
     )
-    .returning(*t.c)
+    .returning(*bucket_jobs.c)
 )
-_OURS = (t.c.id == bindparam("job_id"), t.c.lease_owner == bindparam("token"),
-         t.c.status == j.RUNNING)  # fmt: skip
+_OURS = (
+    bucket_jobs.c.id == bindparam("job_id"),
+    bucket_jobs.c.lease_owner == bindparam("token"),
+    bucket_jobs.c.status == jobs.RUNNING,
+)
 _RENEW = (
-    update(t)
-    .where(t.c.lease_owner.in_(bindparam("tokens", expanding=True)), t.c.status == j.RUNNING)
+    update(bucket_jobs)
+    .where(
+        bucket_jobs.c.lease_owner.in_(bindparam("tokens", expanding=True)),
+        bucket_jobs.c.status == jobs.RUNNING,
+    )
     .values(lease_expires_at=_EXPIRES, next_attempt_at=_EXPIRES)
-    .returning(t.c.id)
+    .returning(bucket_jobs.c.id)
 )
-_HOLDS = select(t.c.id, t.c.lease_owner).where(
-    t.c.id.in_(bindparam("ids", expanding=True)), t.c.status == j.RUNNING
+_HOLDS = select(bucket_jobs.c.id, bucket_jobs.c.lease_owner).where(
+    bucket_jobs.c.id.in_(bindparam("ids", expanding=True)), bucket_jobs.c.status == jobs.RUNNING
 )
 _END = dict(
     status=bindparam("new_status", type_=String()),
@@ -120,29 +131,43 @@ _END = dict(
     outcome=bindparam("new_outcome", type_=String()),
     updated_at=_NOW,
 )
-_FINISH = update(t).where(*_OURS).values(**_END).returning(t.c.id)
-_FINISH_MANY = update(t).where(*_OURS).values(**_END)
+_FINISH = update(bucket_jobs).where(*_OURS).values(**_END).returning(bucket_jobs.c.id)
+_FINISH_MANY = update(bucket_jobs).where(*_OURS).values(**_END)
 _RESCHEDULE = (
-    update(t)
+    update(bucket_jobs)
     .where(*_OURS)
-    .values(status=j.QUEUED, lease_owner=None, lease_expires_at=None,
-            next_attempt_at=bindparam("due", type_=UTCDateTime()),
-            last_error=bindparam("error", type_=Text()), updated_at=_NOW)
-    .returning(t.c.id)
-)  # fmt: skip
+    .values(
+        status=jobs.QUEUED,
+        lease_owner=None,
+        lease_expires_at=None,
+        next_attempt_at=bindparam("due", type_=UTCDateTime()),
+        last_error=bindparam("error", type_=Text()),
+        updated_at=_NOW,
+    )
+    .returning(bucket_jobs.c.id)
+)
 _RELEASE = (
-    update(t)
+    update(bucket_jobs)
     .where(*_OURS)
-    .values(status=j.QUEUED, lease_owner=None, lease_expires_at=None, next_attempt_at=_NOW,
-            attempts=t.c.attempts - 1, updated_at=_NOW)
-)  # fmt: skip
+    .values(
+        status=jobs.QUEUED,
+        lease_owner=None,
+        lease_expires_at=None,
+        next_attempt_at=_NOW,
+        attempts=bucket_jobs.c.attempts - 1,
+        updated_at=_NOW,
+    )
+)
 _LAST_PROVISION = (
-    select(t.c.outcome)
-    .where(t.c.workspace_id == bindparam("workspace_id"), t.c.action == j.PROVISION,
-           t.c.status.in_((j.DONE, j.FAILED)))
-    .order_by(t.c.created_at.desc(), t.c.id.desc())
+    select(bucket_jobs.c.outcome)
+    .where(
+        bucket_jobs.c.workspace_id == bindparam("workspace_id"),
+        bucket_jobs.c.action == jobs.PROVISION,
+        bucket_jobs.c.status.in_((jobs.DONE, jobs.FAILED)),
+    )
+    .order_by(bucket_jobs.c.created_at.desc(), bucket_jobs.c.id.desc())
     .limit(1)
-)  # fmt: skip
+)
 
 
 def _error(error: str | None) -> str | None:
@@ -157,8 +182,12 @@ async def any_due(conn: Conn, *, now: datetime | None = None) -> bool:
 async def claim(conn: Conn, *, token: str, limit: int, lease_seconds: float) -> list[Job]:
     """Lease up to `limit` due jobs to `token`; each claim counts as an attempt."""
     now = utcnow()
-    params = {"now": now, "expires": now + timedelta(seconds=lease_seconds),
-              "token": token, "limit": limit}  # fmt: skip
+    params = {
+        "now": now,
+        "expires": now + timedelta(seconds=lease_seconds),
+        "token": token,
+        "limit": limit,
+    }
     result = await conn.execute(_CLAIM, params)
     return [Job.from_row(row) for row in result.mappings().all()]
 
@@ -187,8 +216,14 @@ async def holds(conn: Conn, *, job: Job) -> bool:
 
 
 def _end_params(job: Job, status: str, error: str | None, outcome: str | None) -> dict[str, object]:
-    return {"job_id": job.id, "token": job.token, "new_status": status, "error": _error(error),
-            "new_outcome": outcome, "now": utcnow()}  # fmt: skip
+    return {
+        "job_id": job.id,
+        "token": job.token,
+        "new_status": status,
+        "error": _error(error),
+        "new_outcome": outcome,
+        "now": utcnow(),
+    }
 
 
 async def finish(
@@ -216,8 +251,13 @@ async def name_was_taken(conn: Conn, *, workspace_id: str) -> bool:
 async def reschedule(conn: Conn, *, job: Job, delay: float, error: str | None) -> bool:
     """Put a job we hold back in the queue, due after `delay` seconds."""
     now = utcnow()
-    params = {"job_id": job.id, "token": job.token, "now": now,
-              "due": now + timedelta(seconds=delay), "error": _error(error)}  # fmt: skip
+    params = {
+        "job_id": job.id,
+        "token": job.token,
+        "now": now,
+        "due": now + timedelta(seconds=delay),
+        "error": _error(error),
+    }
     return (await conn.execute(_RESCHEDULE, params)).first() is not None
 
 

@@ -205,9 +205,9 @@ class BucketWorker(Component):
             gone = [job for job in provisions if job.workspace_id not in alive]
             # Deleted before we made anything: nothing to make, nothing to clean up.
             await leases.finish_many(
-                conn, ends=[(job, jobs.CANCELLED, "workspace deleted", "workspace_gone")
-                            for job in gone],
-            )  # fmt: skip
+                conn,
+                ends=[(job, jobs.CANCELLED, "workspace deleted", "workspace_gone") for job in gone],
+            )
         dropped = {job.id for job in gone}
         return [job for job in claimed if job.id not in dropped]
 
@@ -233,8 +233,13 @@ class BucketWorker(Component):
 
     async def _execute(self, run: _Running) -> None:
         job = run.job
-        extra = {"job_id": job.id, "workspace_id": job.workspace_id, "action": job.action,
-                 "attempt": job.attempts, "worker": self.id}  # fmt: skip
+        extra = {
+            "job_id": job.id,
+            "workspace_id": job.workspace_id,
+            "action": job.action,
+            "attempt": job.attempts,
+            "worker": self.id,
+        }
         log.debug("bucket job started", extra=extra)
         try:
             if job.action == jobs.PROVISION:
@@ -271,9 +276,11 @@ class BucketWorker(Component):
         job = run.job
         assert self.provider is not None
         spec = BucketSpec(
-            name=job.bucket_name, region=job.region, org_id=job.org_id,
+            name=job.bucket_name,
+            region=job.region,
+            org_id=job.org_id,
             workspace_id=job.workspace_id,
-        )  # fmt: skip
+        )
         try:
             made = await self._call(run, self.provider.ensure_bucket(spec))
         except NameTaken as exc:
@@ -314,9 +321,15 @@ class BucketWorker(Component):
                 await self._fail(job, describe(exc), permanent=False)
                 return
         await self._end(job, status, note, outcome)
-        log.info("bucket job done", extra={
-            "job_id": job.id, "bucket": job.bucket_name, "action": job.action, "outcome": outcome,
-        })  # fmt: skip
+        log.info(
+            "bucket job done",
+            extra={
+                "job_id": job.id,
+                "bucket": job.bucket_name,
+                "action": job.action,
+                "outcome": outcome,
+            },
+        )
 
     async def _fail(
         self, job: Job, error: str, *, permanent: bool, outcome: str | None = None
@@ -339,10 +352,18 @@ class BucketWorker(Component):
                 )
                 await leases.reschedule(conn, job=job, delay=delay, error=error)
         level = logging.ERROR if final else logging.WARNING
-        log.log(level, "bucket job failed", extra={
-            "job_id": job.id, "workspace_id": job.workspace_id, "action": job.action,
-            "attempt": job.attempts, "final": final, "error": error,
-        })  # fmt: skip
+        log.log(
+            level,
+            "bucket job failed",
+            extra={
+                "job_id": job.id,
+                "workspace_id": job.workspace_id,
+                "action": job.action,
+                "attempt": job.attempts,
+                "final": final,
+                "error": error,
+            },
+        )
 
 
 def bucket_worker_factory(services: Services) -> Component | None:
