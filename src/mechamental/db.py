@@ -205,7 +205,12 @@ class _PgReader(_Hooks):
         compiled = query.compiled("postgresql")
         pool = await self._db.read_pool()
         async with pool.acquire(timeout=self._db.wait_seconds) as raw:
-            records = await raw.fetch(compiled.sql, *compiled.args(params))
+            try:
+                records = await raw.fetch(compiled.sql, *compiled.args(params))
+            except Exception as exc:
+                if is_outage(exc):
+                    raw.terminate()  # never hand a half-dead connection to the next request
+                raise
         return compiled.rows(records)
 
     async def close(self) -> None:
@@ -236,6 +241,8 @@ def is_outage(exc: BaseException) -> bool:
             return True
         state = getattr(current, "sqlstate", None)
         if isinstance(state, str) and (state in _OUTAGE_STATES or state.startswith("08")):
+            return True
+        if isinstance(current, asyncpg.InternalClientError):  # a connection in a broken state
             return True
         if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
             return True
