@@ -23,13 +23,10 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from functools import partial
-from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import asyncpg
 from sqlalchemy import Connection, CursorResult, MetaData, literal, select
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
@@ -42,6 +39,8 @@ from mechamental.embedded import Synchronous, hold_open_lock, sqlite_engine
 from mechamental.embedded import sqlite_path as sqlite_path
 from mechamental.errors import DatabaseUnavailable
 from mechamental.fastquery import FastQuery
+from mechamental.hooks import AfterCommit, Hooks, Listeners, Topic
+from mechamental.pooling import Gate, is_outage, split_connections
 from mechamental.types import JSON_ARGS
 
 if TYPE_CHECKING:
@@ -57,40 +56,9 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 log = logging.getLogger("mechamental.db")
-AfterCommit = Callable[[], None]
 T = TypeVar("T")
 P = TypeVar("P")
-
-
-@dataclass(frozen=True, slots=True)
-class Topic(Generic[P]):
-    """Something committed work tells this process about (e.g. "an event was recorded")."""
-
-    name: str
-
-
-class Listeners:
-    """Who hears each `Topic`: owned by one `Database`, so two apps in a process stay apart."""
-
-    __slots__ = ("_by_topic",)
-
-    def __init__(self) -> None:
-        self._by_topic: dict[Topic[Any], list[Callable[[Any], None]]] = {}
-
-    def add(self, topic: Topic[P], callback: Callable[[P], None]) -> None:
-        """Call `callback(payload)` whenever a committed transaction notifies `topic`."""
-        self._by_topic.setdefault(topic, []).append(callback)
-
-    def remove(self, topic: Topic[P], callback: Callable[[P], None]) -> None:
-        """Stop calling `callback` for `topic`."""
-        callbacks = self._by_topic.get(topic, [])
-        if callback in callbacks:
-            callbacks.remove(callback)
-
-    def tell(self, topic: Topic[P], payload: P) -> None:
-        """Call every listener of `topic`, in the order they were added."""
-        for callback in list(self._by_topic.get(topic, ())):
-            callback(payload)
+__all__ = ["AfterCommit", "Conn", "Database", "Listeners", "Topic", "metadata", "sqlite_path"]
 
 
 class Conn(Protocol):
@@ -122,30 +90,7 @@ def insert_if_absent(conn: Conn, table: Table) -> Insert:
     return sqlite_dialect.insert(table).on_conflict_do_nothing()
 
 
-class _Hooks:
-    """After-commit hooks: collected in a transaction, run at once on a reader."""
-
-    __slots__ = ("_callbacks", "_listeners")
-
-    def __init__(self, listeners: Listeners, *, deferred: bool) -> None:
-        self._listeners = listeners
-        self._callbacks: list[AfterCommit] | None = [] if deferred else None
-
-    def after_commit(self, callback: AfterCommit) -> None:
-        if self._callbacks is None:
-            callback()  # no transaction: already "committed"
-        else:
-            self._callbacks.append(callback)
-
-    def notify(self, topic: Topic[P], payload: P) -> None:
-        self.after_commit(partial(self._listeners.tell, topic, payload))
-
-    def committed(self) -> None:
-        for callback in self._callbacks or ():
-            callback()
-
-
-class _SqliteConn(_Hooks):
+class _SqliteConn(Hooks):
     """A `Conn` over a synchronous SQLAlchemy connection, run inline on the loop."""
 
     __slots__ = ("_conn",)
@@ -165,7 +110,7 @@ class _SqliteConn(_Hooks):
         return compiled.rows(raw.execute(compiled.sql, compiled.args(params)).fetchall())
 
 
-class _PgTransaction(_Hooks):
+class _PgTransaction(Hooks):
     """A PostgreSQL `Conn` inside a transaction (one SQLAlchemy `AsyncConnection`)."""
 
     __slots__ = ("_conn",)
@@ -185,7 +130,7 @@ class _PgTransaction(_Hooks):
         return compiled.rows(await raw.fetch(compiled.sql, *compiled.args(params)))
 
 
-class _PgReader(_Hooks):
+class _PgReader(Hooks):
     """A PostgreSQL `Conn` for reads: hot queries on the asyncpg pool, others via SQLAlchemy."""
 
     __slots__ = ("_conn", "_db")
@@ -198,13 +143,18 @@ class _PgReader(_Hooks):
 
     async def execute(self, stmt: Executable, params: Any = None) -> CursorResult[Any]:
         if self._conn is None:
-            self._conn = await self._db.engine.connect()
+            await self._db.engine_gate.enter()
+            try:
+                self._conn = await self._db.engine.connect()
+            except BaseException:
+                self._db.engine_gate.leave()
+                raise
         return await self._conn.execute(stmt, params)
 
     async def fetch(self, query: FastQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
         compiled = query.compiled("postgresql")
         pool = await self._db.read_pool()
-        async with pool.acquire(timeout=self._db.wait_seconds) as raw:
+        async with self._db.read_gate.turn(), pool.acquire(timeout=self._db.wait_seconds) as raw:
             try:
                 records = await raw.fetch(compiled.sql, *compiled.args(params))
             except Exception as exc:
@@ -222,43 +172,9 @@ class _PgReader(_Hooks):
         except Exception:  # a dead connection: drop it, the read itself is done
             with contextlib.suppress(Exception):
                 await self._conn.invalidate()
-
-
-# SQLSTATEs of a server that is going away or not there yet, and of a full server.
-_OUTAGE_STATES = {"57P01", "57P02", "57P03", "53300"}
-_OUTAGE_TYPES = (OSError, TimeoutError, sa_exc.TimeoutError, asyncpg.PostgresConnectionError)
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether `exc` (or what caused it) means "the database is not reachable right now"."""
-    current: BaseException | None = exc
-    for _ in range(6):
-        if current is None:
-            return False
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, _OUTAGE_TYPES):
-            return True
-        state = getattr(current, "sqlstate", None)
-        if isinstance(state, str) and (state in _OUTAGE_STATES or state.startswith("08")):
-            return True
-        if isinstance(current, asyncpg.InternalClientError):  # a connection in a broken state
-            return True
-        if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
-            return True
-        if isinstance(current, sqlite3.OperationalError) and "locked" in str(current):
-            return True
-        if isinstance(current, sa_exc.DBAPIError):
-            current = current.orig
-        else:
-            current = current.__cause__ or current.__context__
-    return False
-
-
-def split_connections(total: int) -> tuple[int, int]:
-    """`DB_MAX_CONNECTIONS` as (asyncpg read pool, SQLAlchemy engine): half each, at least 1."""
-    reads = max(1, total // 2)
-    return reads, max(1, total - reads)
+        finally:
+            self._conn = None
+            self._db.engine_gate.leave()
 
 
 class Database:
@@ -415,6 +331,8 @@ class PostgresDatabase(Database):
             connect_args={"timeout": self.wait_seconds},
             **JSON_ARGS,
         )
+        self.engine_gate = Gate(self.engine_pool_size, self.wait_seconds)
+        self.read_gate = Gate(self.read_pool_size, self.wait_seconds)
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
 
@@ -436,7 +354,7 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
         with self._outages():
-            async with self.engine.begin() as aconn:
+            async with self.engine_gate.turn(), self.engine.begin() as aconn:
                 conn = _PgTransaction(aconn, self.listeners)
                 yield conn
         conn.committed()
