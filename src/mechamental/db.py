@@ -58,7 +58,17 @@ metadata = MetaData(naming_convention=NAMING)
 log = logging.getLogger("mechamental.db")
 T = TypeVar("T")
 P = TypeVar("P")
-__all__ = ["AfterCommit", "Conn", "Database", "Listeners", "Topic", "metadata", "sqlite_path"]
+__all__ = [
+    "AfterCommit",
+    "Conn",
+    "Database",
+    "Listeners",
+    "PostgresDatabase",
+    "SqliteDatabase",
+    "Topic",
+    "metadata",
+    "sqlite_path",
+]
 
 
 class Conn(Protocol):
