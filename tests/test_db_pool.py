@@ -138,7 +138,13 @@ async def test_a_burst_of_stream_opens_on_a_cold_process_stays_within_the_budget
             )
             writers = [r for r in results if isinstance(r, asyncio.StreamWriter)]
             failures = [r for r in results if not isinstance(r, asyncio.StreamWriter)]
-            assert not failures, f"{len(failures)} failed, e.g. {failures[:3]!r}"
+            if failures:
+                why = [
+                    line
+                    for line in (tmp_path / "server.log").read_text().splitlines()
+                    if "unavailable:" in line
+                ]
+                raise AssertionError(f"{len(failures)} failed, e.g. {failures[:2]!r}; {why}")
             assert len(writers) == STREAMS
         finally:
             stop.set()
