@@ -19,6 +19,7 @@ from mechamental.openapi import install_openapi
 from mechamental.services import Component, Services
 from mechamental.sync.hub import sync_component
 from mechamental.sync.routes import router as sync_router
+from mechamental.workspaces.idempotency import idempotency_purger_factory
 from mechamental.workspaces.routes import router as workspaces_router
 from mechamental.workspaces.service import read_api_workspace
 
@@ -29,7 +30,7 @@ def build_services(settings: Settings) -> Services:
     """Connect the process's long-lived parts (nothing is started yet)."""
     return Services(
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database.from_settings(settings),
         jwt=JWTVerifier(settings),
         cursor_key=settings.resolved_secret_key(),
     )
@@ -38,7 +39,11 @@ def build_services(settings: Settings) -> Services:
 def component_factories() -> list[ComponentFactory]:
     """Background parts that run inside the API process, in start order."""
     # The stream's snapshot reads the workspace through the app: sync does not import it.
-    return [partial(sync_component, read_workspace=read_api_workspace), bucket_worker_factory]
+    return [
+        partial(sync_component, read_workspace=read_api_workspace),
+        bucket_worker_factory,
+        idempotency_purger_factory,
+    ]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,23 +1,26 @@
-"""The `mechamental` command: serve, migrate, and manage orgs and tokens."""
+"""The `mechamental` command: serve, migrate, back up and restore, manage orgs and tokens."""
 
 from __future__ import annotations
 
 import os
 import re
 import shlex
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy import select
 
+from mechamental import embedded
 from mechamental.auth import tokens
 from mechamental.auth.models import organizations
 from mechamental.auth.permissions import Role
 from mechamental.buckets.cli import buckets_app, worker_command
 from mechamental.config import Settings, get_settings
-from mechamental.db import Conn, run_in_transaction
+from mechamental.db import Conn, run_in_transaction, sqlite_path
 from mechamental.logging import configure_logging
 from mechamental.migrations import upgrade
 
@@ -34,7 +37,7 @@ OWNER_TOKEN_FILE = "owner-token"
 
 
 def _in_transaction(settings: Settings, work: Callable[[Conn], Awaitable[T]]) -> T:
-    return run_in_transaction(settings.database_url, work)
+    return run_in_transaction(settings, work)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -117,6 +120,44 @@ def serve(
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
     )
+
+
+def _embedded_file(settings: Settings) -> Path:
+    path = sqlite_path(settings.database_url) if settings.is_sqlite else None
+    if path is None:
+        typer.echo(
+            "backup and restore are for the embedded SQLite database; "
+            "for PostgreSQL use pg_dump and pg_restore",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return path
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="File to write (replaced atomically)")],
+) -> None:
+    """Copy the embedded database to PATH (online: safe while the server runs)."""
+    source = _embedded_file(get_settings())
+    try:
+        embedded.backup(source, path)
+    except (OSError, sqlite3.Error, ValueError) as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up {source} to {path}", err=True)
+
+
+@app.command()
+def restore(path: Annotated[Path, typer.Argument(help="A file made by `backup`")]) -> None:
+    """Replace the embedded database with PATH; refuses while a server has it open."""
+    target = _embedded_file(get_settings())
+    try:
+        embedded.restore(path, target)
+    except (embedded.DatabaseInUse, OSError, sqlite3.Error, ValueError) as exc:
+        typer.echo(f"restore refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"restored {target} from {path}", err=True)
 
 
 @orgs_app.command("create")

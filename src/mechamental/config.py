@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Commercial AWS region codes; operators narrow this with ALLOWED_REGIONS.
@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str = ""
     secret_key: str = ""
+    # PostgreSQL connections this process may hold in all (split in db.split_connections).
+    db_max_connections: int = Field(default=20, ge=2)
+    # How long a request waits for a pooled connection (or SQLite's write lock) before 503.
+    db_wait_seconds: float = Field(default=10.0, gt=0)
+    # Embedded SQLite: NORMAL survives a process crash; FULL also the last commits on power loss.
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
 
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
@@ -69,6 +75,7 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 64 * 1024
     idempotency_ttl_seconds: int = 24 * 3600
+    idempotency_purge_seconds: float = 300.0  # how often expired keys are deleted
 
     # Sync (events and presence).
     redis_url: str | None = None

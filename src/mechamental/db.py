@@ -1,33 +1,50 @@
-"""Database access: one async interface over PostgreSQL (asyncpg) and embedded SQLite.
+"""Database access: one async interface, two small classes (embedded SQLite, PostgreSQL).
 
 SQLite runs on the event-loop thread through the plain `sqlite3` driver: a query on a
 warm page cache takes microseconds, far less than aiosqlite's thread hop per call, which
 dominated the read path. Writes are serialised by an asyncio lock and use
 `BEGIN IMMEDIATE`, so a write transaction never waits for a lock it cannot get.
-Code above this module sees only `Conn.execute(...)` with SQLAlchemy Core statements.
+
+PostgreSQL: every connection the process holds comes from two pools, both bounded and
+both created once: the SQLAlchemy engine (transactions, the worker, ordinary reads) and
+a raw asyncpg pool for the precompiled hot reads. `split_connections` divides the one
+budget (`DB_MAX_CONNECTIONS`) between them; a request waits for a free connection up to
+`DB_WAIT_SECONDS`. A lost connection, a server starting or stopping, a full pool past the
+wait, or SQLite's write lock past its busy timeout raise `DatabaseUnavailable` (503 with
+`Retry-After`), never a 500. Code above this module sees only `Conn`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import asyncpg
-import orjson
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, literal, select
-from sqlalchemy.engine import Result, make_url
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy import Connection, CursorResult, MetaData, literal, select
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.sql import Insert
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.schema import Table
 
+from mechamental.embedded import Synchronous, hold_open_lock, sqlite_engine
+from mechamental.embedded import sqlite_path as sqlite_path
+from mechamental.errors import DatabaseUnavailable
 from mechamental.fastquery import FastQuery
+from mechamental.hooks import AfterCommit, Hooks, Listeners, Topic
+from mechamental.pooling import Gate, is_outage, split_connections
+from mechamental.types import JSON_ARGS
+
+if TYPE_CHECKING:
+    from mechamental.config import Settings
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -38,47 +55,20 @@ NAMING = {
 }
 metadata = MetaData(naming_convention=NAMING)
 
-AfterCommit = Callable[[], None]
+log = logging.getLogger("mechamental.db")
 T = TypeVar("T")
 P = TypeVar("P")
-
-
-@dataclass(frozen=True, slots=True)
-class Topic(Generic[P]):
-    """Something committed work tells this process about (e.g. "an event was recorded")."""
-
-    name: str
-
-
-class Listeners:
-    """Who hears each `Topic`: owned by one `Database`, so two apps in a process stay apart."""
-
-    __slots__ = ("_by_topic",)
-
-    def __init__(self) -> None:
-        self._by_topic: dict[Topic[Any], list[Callable[[Any], None]]] = {}
-
-    def add(self, topic: Topic[P], callback: Callable[[P], None]) -> None:
-        """Call `callback(payload)` whenever a committed transaction notifies `topic`."""
-        self._by_topic.setdefault(topic, []).append(callback)
-
-    def remove(self, topic: Topic[P], callback: Callable[[P], None]) -> None:
-        """Stop calling `callback` for `topic`."""
-        callbacks = self._by_topic.get(topic, [])
-        if callback in callbacks:
-            callbacks.remove(callback)
-
-    def tell(self, topic: Topic[P], payload: P) -> None:
-        """Call every listener of `topic`, in the order they were added."""
-        for callback in list(self._by_topic.get(topic, ())):
-            callback(payload)
-
-
-def _json_serializer(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC).decode()
-
-
-JSON_ARGS: dict[str, Any] = {"json_serializer": _json_serializer, "json_deserializer": orjson.loads}
+__all__ = [
+    "AfterCommit",
+    "Conn",
+    "Database",
+    "Listeners",
+    "PostgresDatabase",
+    "SqliteDatabase",
+    "Topic",
+    "metadata",
+    "sqlite_path",
+]
 
 
 class Conn(Protocol):
@@ -86,8 +76,8 @@ class Conn(Protocol):
 
     dialect: str
 
-    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
-        """Run one Core statement."""
+    async def execute(self, stmt: Executable, params: Any = None) -> CursorResult[Any]:
+        """Run one Core statement (`.rowcount` says how many rows a DML statement touched)."""
         ...
 
     async def fetch(self, query: FastQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -95,7 +85,7 @@ class Conn(Protocol):
         ...
 
     def after_commit(self, callback: AfterCommit) -> None:
-        """Run `callback` once the surrounding transaction has committed."""
+        """Run `callback` once the surrounding transaction has committed (a reader: now)."""
         ...
 
     def notify(self, topic: Topic[P], payload: P) -> None:
@@ -103,18 +93,24 @@ class Conn(Protocol):
         ...
 
 
-class _SyncConn:
+def insert_if_absent(conn: Conn, table: Table) -> Insert:
+    """INSERT that does nothing when the row's key already exists (waits for a racing insert)."""
+    if conn.dialect == "postgresql":
+        return pg_dialect.insert(table).on_conflict_do_nothing()
+    return sqlite_dialect.insert(table).on_conflict_do_nothing()
+
+
+class _SqliteConn(Hooks):
     """A `Conn` over a synchronous SQLAlchemy connection, run inline on the loop."""
 
-    __slots__ = ("_callbacks", "_conn", "_listeners", "dialect")
+    __slots__ = ("_conn",)
+    dialect = "sqlite"
 
-    def __init__(self, conn: Connection, listeners: Listeners) -> None:
+    def __init__(self, conn: Connection, listeners: Listeners, *, deferred: bool) -> None:
+        super().__init__(listeners, deferred=deferred)
         self._conn = conn
-        self._listeners = listeners
-        self._callbacks: list[AfterCommit] = []
-        self.dialect = "sqlite"
 
-    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+    async def execute(self, stmt: Executable, params: Any = None) -> CursorResult[Any]:
         return self._conn.execute(stmt, params)
 
     async def fetch(self, query: FastQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -123,25 +119,18 @@ class _SyncConn:
         assert isinstance(raw, sqlite3.Connection)
         return compiled.rows(raw.execute(compiled.sql, compiled.args(params)).fetchall())
 
-    def after_commit(self, callback: AfterCommit) -> None:
-        self._callbacks.append(callback)
 
-    def notify(self, topic: Topic[P], payload: P) -> None:
-        self.after_commit(partial(self._listeners.tell, topic, payload))
+class _PgTransaction(Hooks):
+    """A PostgreSQL `Conn` inside a transaction (one SQLAlchemy `AsyncConnection`)."""
 
-
-class _AsyncConn:
-    """A `Conn` over an asyncpg-backed SQLAlchemy `AsyncConnection`."""
-
-    __slots__ = ("_callbacks", "_conn", "_listeners", "dialect")
+    __slots__ = ("_conn",)
+    dialect = "postgresql"
 
     def __init__(self, conn: AsyncConnection, listeners: Listeners) -> None:
+        super().__init__(listeners, deferred=True)
         self._conn = conn
-        self._listeners = listeners
-        self._callbacks: list[AfterCommit] = []
-        self.dialect = "postgresql"
 
-    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+    async def execute(self, stmt: Executable, params: Any = None) -> CursorResult[Any]:
         return await self._conn.execute(stmt, params)
 
     async def fetch(self, query: FastQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -150,172 +139,107 @@ class _AsyncConn:
         assert raw is not None
         return compiled.rows(await raw.fetch(compiled.sql, *compiled.args(params)))
 
-    def after_commit(self, callback: AfterCommit) -> None:
-        self._callbacks.append(callback)
 
-    def notify(self, topic: Topic[P], payload: P) -> None:
-        self.after_commit(partial(self._listeners.tell, topic, payload))
+class _PgReader(Hooks):
+    """A PostgreSQL `Conn` for reads: hot queries on the asyncpg pool, others via SQLAlchemy."""
 
+    __slots__ = ("_conn", "_db")
+    dialect = "postgresql"
 
-class _PgReader:
-    """A PostgreSQL `Conn` for reads: hot queries on a raw asyncpg pool, others via SQLAlchemy."""
-
-    __slots__ = ("_conn", "_db", "dialect")
-
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: PostgresDatabase) -> None:
+        super().__init__(db.listeners, deferred=False)
         self._db = db
         self._conn: AsyncConnection | None = None
-        self.dialect = "postgresql"
 
-    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+    async def execute(self, stmt: Executable, params: Any = None) -> CursorResult[Any]:
         if self._conn is None:
-            assert self._db._async_engine is not None
-            self._conn = await self._db._async_engine.connect()
+            await self._db.engine_gate.enter()
+            try:
+                self._conn = await self._db.engine.connect()
+            except BaseException:
+                self._db.engine_gate.leave()
+                raise
         return await self._conn.execute(stmt, params)
 
     async def fetch(self, query: FastQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
         compiled = query.compiled("postgresql")
-        pool = await self._db._asyncpg_pool()
-        records = await pool.fetch(compiled.sql, *compiled.args(params))
+        pool = await self._db.read_pool()
+        async with self._db.read_gate.turn(), pool.acquire(timeout=self._db.wait_seconds) as raw:
+            try:
+                records = await raw.fetch(compiled.sql, *compiled.args(params))
+            except Exception as exc:
+                if is_outage(exc):
+                    raw.terminate()  # never hand a half-dead connection to the next request
+                raise
         return compiled.rows(records)
 
-    def after_commit(self, callback: AfterCommit) -> None:
-        callback()  # no transaction: already "committed"
-
-    def notify(self, topic: Topic[P], payload: P) -> None:
-        self._db.listeners.tell(topic, payload)
-
     async def close(self) -> None:
-        if self._conn is not None:
+        if self._conn is None:
+            return
+        try:
             await self._conn.rollback()
             await self._conn.close()
-
-
-def _run_callbacks(callbacks: list[AfterCommit]) -> None:
-    for callback in callbacks:
-        callback()
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL, or None for an in-memory database."""
-    _, _, rest = url.partition(":///")
-    return Path(rest) if rest and rest != ":memory:" else None
-
-
-def _sqlite_engine(url: str, *, writer: bool) -> Engine:
-    path = sqlite_path(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        f"sqlite:///{path}" if path else "sqlite://",
-        poolclass=StaticPool,
-        **JSON_ARGS,
-        connect_args={"check_same_thread": False, "isolation_level": None, "timeout": 10},
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-        assert isinstance(dbapi_conn, sqlite3.Connection)
-        dbapi_conn.execute("PRAGMA journal_mode=WAL")
-        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-        dbapi_conn.execute("PRAGMA foreign_keys=ON")
-        dbapi_conn.execute("PRAGMA busy_timeout=10000")
-
-    if writer:
-        # pysqlite's own transaction handling is off (isolation_level=None); we say BEGIN.
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
-async def _no_reset(_conn: asyncpg.Connection) -> None:
-    """The read pool only runs plain SELECTs: skip asyncpg's per-release RESET ALL round trip."""
+        except Exception:  # a dead connection: drop it, the read itself is done
+            with contextlib.suppress(Exception):
+                await self._conn.invalidate()
+        finally:
+            self._conn = None
+            self._db.engine_gate.leave()
 
 
 class Database:
-    """The service's database: transactions for writes, a cheap path for reads."""
+    """The service's database: transactions for writes, a cheap path for reads.
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    `Database(url, ...)` builds a `SqliteDatabase` or a `PostgresDatabase` from the URL.
+    """
+
+    dialect: str
+
+    def __new__(cls, url: str, **_options: Any) -> Database:
+        if cls is Database:
+            cls = SqliteDatabase if url.startswith("sqlite") else PostgresDatabase
+        return object.__new__(cls)
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 20,
+        wait_seconds: float = 10.0,
+        sqlite_synchronous: Synchronous = "NORMAL",
+    ) -> None:
         self.url = url
-        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
-        self._write_lock = asyncio.Lock()
-        self._sqlite_read: Connection | None = None
-        self._sqlite_write: Connection | None = None
-        self._async_engine: AsyncEngine | None = None
-        self._pool: asyncpg.Pool | None = None
-        self._pool_size = pool_size
+        self.max_connections = max_connections
+        self.wait_seconds = wait_seconds
+        self.sqlite_synchronous = sqlite_synchronous
         self.listeners = Listeners()
-        if self.dialect == "sqlite":
-            self._read_engine = _sqlite_engine(url, writer=False)
-            self._write_engine = _sqlite_engine(url, writer=True)
-        else:
-            self._async_engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **JSON_ARGS
-            )
+        self._outage_logged = 0.0
+        self._open()
 
-    def _sqlite_conn(self, *, write: bool) -> Connection:
-        if write:
-            if self._sqlite_write is None:
-                self._sqlite_write = self._write_engine.connect()
-            return self._sqlite_write
-        if self._sqlite_read is None:
-            self._sqlite_read = self._read_engine.connect()
-        return self._sqlite_read
+    def _open(self) -> None:
+        """Set up the connection pools (without connecting)."""
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Conn]:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The database the settings describe."""
+        return cls(
+            settings.database_url,
+            max_connections=settings.db_max_connections,
+            wait_seconds=settings.db_wait_seconds,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """A unit of work: commits on success, rolls back on error, then runs after-commit hooks."""
-        if self._async_engine is not None:
-            async with self._async_engine.begin() as aconn:
-                conn = _AsyncConn(aconn, self.listeners)
-                yield conn
-            _run_callbacks(conn._callbacks)
-            return
-        async with self._write_lock:
-            sconn = self._sqlite_conn(write=True)
-            sconn.begin()
-            wrapped = _SyncConn(sconn, self.listeners)
-            try:
-                yield wrapped
-            except BaseException:
-                sconn.rollback()
-                raise
-            sconn.commit()
-        _run_callbacks(wrapped._callbacks)
+        raise NotImplementedError
 
-    async def _asyncpg_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            dsn = make_url(self.url).set(drivername="postgresql")
-            self._pool = await asyncpg.create_pool(
-                dsn.render_as_string(hide_password=False),
-                min_size=1,
-                max_size=self._pool_size,
-                reset=_no_reset,
-            )
-        return self._pool
-
-    @asynccontextmanager
-    async def reader(self) -> AsyncIterator[Conn]:
+    def reader(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """A connection for reads outside any transaction (each statement sees committed data)."""
-        if self._async_engine is not None:
-            reader = _PgReader(self)
-            try:
-                yield reader
-            finally:
-                await reader.close()
-            return
-        yield _SyncConn(self._sqlite_conn(write=False), self.listeners)
+        raise NotImplementedError
 
     def connections_in_use(self) -> int:
         """PostgreSQL connections checked out right now (0 on SQLite): a load signal."""
-        used = 0
-        if self._async_engine is not None:
-            used += self._async_engine.pool.checkedout()  # type: ignore[attr-defined]
-        if self._pool is not None:
-            used += self._pool.get_size() - self._pool.get_idle_size()
-        return used
+        return 0
 
     async def ping(self) -> None:
         """Raise unless the database answers a trivial query."""
@@ -324,25 +248,154 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every connection."""
-        if self._async_engine is not None:
-            if self._pool is not None:
-                await self._pool.close()
-                self._pool = None
-            await self._async_engine.dispose()
-            return
-        for sconn in (self._sqlite_read, self._sqlite_write):
+
+    @contextlib.contextmanager
+    def _outages(self) -> Iterator[None]:
+        """Turn "the database is not there right now" into `DatabaseUnavailable`."""
+        try:
+            yield
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            now = time.monotonic()
+            if now - self._outage_logged > 10:  # one line per blip, not one per request
+                self._outage_logged = now
+                log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+            raise DatabaseUnavailable() from exc
+
+
+class SqliteDatabase(Database):
+    """Embedded SQLite: one read and one write connection on the loop thread."""
+
+    dialect = "sqlite"
+
+    def _open(self) -> None:
+        self._write_lock = asyncio.Lock()
+        self._read: Connection | None = None
+        self._write: Connection | None = None
+        path = sqlite_path(self.url)
+        self._open_lock: IO[bytes] | None = hold_open_lock(path) if path else None
+        wait, synchronous = self.wait_seconds, self.sqlite_synchronous
+        self._read_engine = sqlite_engine(
+            self.url, writer=False, busy_seconds=wait, synchronous=synchronous
+        )
+        self._write_engine = sqlite_engine(
+            self.url, writer=True, busy_seconds=wait, synchronous=synchronous
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Conn]:
+        with self._outages():
+            async with self._write_lock:
+                if self._write is None:
+                    self._write = self._write_engine.connect()
+                sconn = self._write
+                sconn.begin()
+                conn = _SqliteConn(sconn, self.listeners, deferred=True)
+                try:
+                    yield conn
+                except BaseException:
+                    sconn.rollback()
+                    raise
+                sconn.commit()
+        conn.committed()
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Conn]:
+        with self._outages():
+            if self._read is None:
+                self._read = self._read_engine.connect()
+            yield _SqliteConn(self._read, self.listeners, deferred=False)
+
+    async def dispose(self) -> None:
+        for sconn in (self._read, self._write):
             if sconn is not None:
                 sconn.close()
-        self._sqlite_read = self._sqlite_write = None
+        self._read = self._write = None
         self._read_engine.dispose()
         self._write_engine.dispose()
+        if self._open_lock is not None:
+            self._open_lock.close()
+            self._open_lock = None
 
 
-def run_in_transaction(database_url: str, work: Callable[[Conn], Awaitable[T]]) -> T:
+async def _no_reset(_conn: asyncpg.Connection) -> None:
+    """The read pool only runs plain SELECTs: skip asyncpg's per-release RESET ALL round trip."""
+
+
+class PostgresDatabase(Database):
+    """PostgreSQL: a bounded SQLAlchemy engine plus a bounded raw asyncpg pool for hot reads."""
+
+    dialect = "postgresql"
+
+    def _open(self) -> None:
+        self.read_pool_size, self.engine_pool_size = split_connections(self.max_connections)
+        self.engine = create_async_engine(
+            self.url,
+            pool_size=self.engine_pool_size,
+            max_overflow=0,
+            pool_timeout=self.wait_seconds,
+            pool_pre_ping=True,
+            connect_args={"timeout": self.wait_seconds},
+            **JSON_ARGS,
+        )
+        self.engine_gate = Gate(self.engine_pool_size, self.wait_seconds)
+        self.read_gate = Gate(self.read_pool_size, self.wait_seconds)
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+
+    async def read_pool(self) -> asyncpg.Pool:
+        """The asyncpg pool, created once (min_size=0: creating it opens no connection)."""
+        if self._pool is None:
+            async with self._pool_lock:
+                if self._pool is None:
+                    dsn = make_url(self.url).set(drivername="postgresql")
+                    self._pool = await asyncpg.create_pool(
+                        dsn.render_as_string(hide_password=False),
+                        min_size=0,
+                        max_size=self.read_pool_size,
+                        timeout=self.wait_seconds,
+                        reset=_no_reset,
+                    )
+        return self._pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Conn]:
+        with self._outages():
+            async with self.engine_gate.turn(), self.engine.begin() as aconn:
+                conn = _PgTransaction(aconn, self.listeners)
+                yield conn
+        conn.committed()
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Conn]:
+        reader = _PgReader(self)
+        try:
+            with self._outages():
+                yield reader
+        finally:
+            await reader.close()
+
+    def connections_in_use(self) -> int:
+        used: int = self.engine.pool.checkedout()  # type: ignore[attr-defined]
+        if self._pool is not None:
+            used += self._pool.get_size() - self._pool.get_idle_size()
+        return used
+
+    async def dispose(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        await self.engine.dispose()
+
+
+def run_in_transaction(source: Settings | str, work: Callable[[Conn], Awaitable[T]]) -> T:
     """Run `work` in one transaction on a fresh connection (for CLI commands; blocking)."""
 
     async def run() -> T:
-        db = Database(database_url)
+        db = Database(source) if isinstance(source, str) else Database.from_settings(source)
         try:
             async with db.transaction() as conn:
                 return await work(conn)

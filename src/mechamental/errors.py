@@ -86,6 +86,13 @@ class ServiceUnavailable(APIError):
     status_code = 503
     error = "SERVICE_UNAVAILABLE"
     message = "The service is not ready"
+    headers = {"Retry-After": "1"}
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database dropped the connection, is starting or stopping, or is busy past the wait."""
+
+    message = "The database is briefly unavailable; retry shortly"
 
 
 def now_timestamp() -> str:

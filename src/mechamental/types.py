@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -18,6 +19,14 @@ SQLITE_STRFTIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 _SQLITE_DATETIME = sqlite.DATETIME(  # type: ignore[no-untyped-call]
     storage_format=SQLITE_STORAGE, regexp=r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d+)Z"
 )
+
+
+def _json_serializer(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC).decode()
+
+
+# How JSON columns are encoded, for every engine.
+JSON_ARGS: dict[str, Any] = {"json_serializer": _json_serializer, "json_deserializer": orjson.loads}
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -49,10 +58,3 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, UTC, aware."""
     return datetime.now(UTC)
-
-
-def parse_timestamp(value: datetime | str) -> datetime:
-    """An aware UTC datetime from a datetime or an ISO-8601 string."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

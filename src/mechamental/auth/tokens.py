@@ -91,7 +91,7 @@ async def revoke_token(conn: Conn, *, token_id: str) -> bool:
         .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 _TOKEN_BY_HASH = FastQuery(

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, select, tuple_, update
 
-from mechamental.db import Conn, Database
+from mechamental.config import Settings
+from mechamental.db import Conn, Database, insert_if_absent
 from mechamental.errors import validation_error
+from mechamental.services import Component, Services
 from mechamental.types import utcnow
 from mechamental.workspaces.models import idempotency_keys
 
 KEY_LOC: list[str | int] = ["header", "idempotency-key"]
+log = logging.getLogger("mechamental.idempotency")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,45 +71,38 @@ async def lookup(
     return StoredResponse(row.status_code, row.response_body.encode())
 
 
-async def remember(
-    conn: Conn,
-    *,
-    org_id: str,
-    user_id: str,
-    key: str,
-    digest: str,
-    response: StoredResponse,
-    ttl: timedelta,
-) -> None:
-    """Store the response for this key (replacing an expired entry, never a live one)."""
-    await conn.execute(
-        delete(idempotency_keys).where(
-            _where(org_id, user_id, key), idempotency_keys.c.created_at <= utcnow() - ttl
-        )
-    )
-    await conn.execute(
-        insert(idempotency_keys).values(
+async def _claim(conn: Conn, *, org_id: str, user_id: str, key: str, digest: str) -> bool:
+    """Take the key for this transaction; False if another request holds it already.
+
+    On PostgreSQL a racing insert of the same key waits for the other transaction: once it
+    commits this one sees its row (and replays it); once it rolls back this one claims.
+    """
+    result = await conn.execute(
+        insert_if_absent(conn, idempotency_keys).values(
             org_id=org_id,
             user_id=user_id,
             key=key,
             request_hash=digest,
-            status_code=response.status_code,
-            response_body=response.body.decode(),
+            status_code=0,  # filled in by _remember before the transaction commits
+            response_body="",
             created_at=utcnow(),
         )
     )
+    return bool(result.rowcount)
 
 
-async def purge_expired(conn: Conn, *, ttl: timedelta) -> int:
-    """Delete entries older than `ttl`; returns how many."""
-    result = await conn.execute(
-        delete(idempotency_keys).where(idempotency_keys.c.created_at <= utcnow() - ttl)
+async def _remember(
+    conn: Conn, *, org_id: str, user_id: str, key: str, response: StoredResponse
+) -> None:
+    await conn.execute(
+        update(idempotency_keys)
+        .where(_where(org_id, user_id, key))
+        .values(status_code=response.status_code, response_body=response.body.decode())
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def run_once(
-    db: Database,
+    conn: Conn,
     *,
     org_id: str,
     user_id: str,
@@ -113,32 +111,93 @@ async def run_once(
     ttl: timedelta,
     action: Callable[[Conn], Awaitable[StoredResponse]],
 ) -> tuple[StoredResponse, bool]:
-    """Run `action` in a transaction at most once per key; returns (response, replayed)."""
-    if key is not None:
-        check_key(key)
-    for attempt in range(2):
-        try:
-            async with db.transaction() as conn:
-                if key is not None:
-                    stored = await lookup(
-                        conn, org_id=org_id, user_id=user_id, key=key, digest=digest, ttl=ttl
-                    )
-                    if stored is not None:
-                        return stored, True
-                response = await action(conn)
-                if key is not None:
-                    await remember(
-                        conn,
-                        org_id=org_id,
-                        user_id=user_id,
-                        key=key,
-                        digest=digest,
-                        response=response,
-                        ttl=ttl,
-                    )
-            return response, False
-        except IntegrityError:
-            # A concurrent request with the same key won; the retry replays its answer.
-            if key is None or attempt:
-                raise
-    raise AssertionError("unreachable")
+    """Run `action` on `conn` at most once per key; returns (response, replayed)."""
+    if key is None:
+        return await action(conn), False
+    check_key(key)
+    scope = {"org_id": org_id, "user_id": user_id, "key": key}
+    stored = await lookup(conn, **scope, digest=digest, ttl=ttl)
+    if stored is not None:
+        return stored, True
+    # An expired entry makes way; a live one (just committed by a racing request) is replayed.
+    await conn.execute(
+        delete(idempotency_keys).where(
+            _where(org_id, user_id, key), idempotency_keys.c.created_at <= utcnow() - ttl
+        )
+    )
+    if not await _claim(conn, **scope, digest=digest):
+        stored = await lookup(conn, **scope, digest=digest, ttl=ttl)
+        assert stored is not None  # the winner committed its row before we could see it
+        return stored, True
+    response = await action(conn)
+    await _remember(conn, **scope, response=response)
+    return response, False
+
+
+_EXPIRED = (
+    select(idempotency_keys.c.org_id, idempotency_keys.c.user_id, idempotency_keys.c.key)
+    .where(idempotency_keys.c.created_at <= bindparam("cutoff"))
+    .limit(bindparam("batch"))
+)
+_PURGE = delete(idempotency_keys).where(
+    tuple_(idempotency_keys.c.org_id, idempotency_keys.c.user_id, idempotency_keys.c.key).in_(
+        _EXPIRED
+    )
+)
+
+
+async def purge_expired(conn: Conn, *, ttl: timedelta, batch: int = 500) -> int:
+    """Delete up to `batch` entries older than `ttl` (by the created_at index); how many."""
+    result = await conn.execute(_PURGE, {"cutoff": utcnow() - ttl, "batch": batch})
+    return int(result.rowcount)
+
+
+class IdempotencyPurger(Component):
+    """Deletes expired keys every `idempotency_purge_seconds`, in small transactions.
+
+    Small batches keep each transaction short (SQLite's write lock, PostgreSQL's row locks);
+    the loop goes on until a batch comes back short. Any process may run it.
+    """
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
+        self.interval = settings.idempotency_purge_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def purge(self, batch: int = 500) -> int:
+        """Delete every expired entry now, batch by batch; how many."""
+        total = 0
+        while True:
+            async with self.db.transaction() as conn:
+                removed = await purge_expired(conn, ttl=self.ttl, batch=batch)
+            total += removed
+            if removed < batch:
+                return total
+            await asyncio.sleep(0)  # let requests in between batches
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                removed = await self.purge()
+            except Exception as exc:  # the database is away: try again next round
+                log.warning("idempotency purge failed: %s", exc)
+                continue
+            if removed:
+                log.info("purged %d expired idempotency keys", removed)
+
+
+def idempotency_purger_factory(services: Services) -> Component | None:
+    """The purge loop of this process."""
+    return IdempotencyPurger(services.db, services.settings)

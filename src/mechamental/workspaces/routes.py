@@ -18,7 +18,6 @@ from mechamental.dependencies import (
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, validation_error
 from mechamental.params import query_model
 from mechamental.responses import dumps, json_response
-from mechamental.types import parse_timestamp
 from mechamental.workspaces import idempotency, service
 from mechamental.workspaces.cursor import Position, decode_cursor, encode_cursor
 from mechamental.workspaces.schemas import (
@@ -78,7 +77,7 @@ async def list_workspaces(caller: WorkspaceReader, params: ListQuery) -> Respons
     next_cursor = None
     if page.has_more:
         last = page.items[-1]
-        position = Position(parse_timestamp(last["created_at"]), last["workspace_id"])
+        position = Position(last["created_at"], last["workspace_id"])
         next_cursor = encode_cursor(key, org_id, position)
     return json_response(
         {
@@ -125,15 +124,16 @@ async def create_workspace(
         )
         return idempotency.StoredResponse(201, dumps(service.to_api(row)))
 
-    stored, replayed = await idempotency.run_once(
-        caller.services.db,
-        org_id=org_id,
-        user_id=caller.user_id,
-        key=idempotency_key,
-        digest=idempotency.request_hash(body.model_dump(mode="json", exclude_unset=True)),
-        ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
-        action=create,
-    )
+    async with caller.services.db.transaction() as conn:
+        stored, replayed = await idempotency.run_once(
+            conn,
+            org_id=org_id,
+            user_id=caller.user_id,
+            key=idempotency_key,
+            digest=idempotency.request_hash(body.model_dump(mode="json", exclude_unset=True)),
+            ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+            action=create,
+        )
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(stored.body, stored.status_code, headers, media_type="application/json")
 

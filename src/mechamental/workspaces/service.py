@@ -105,7 +105,7 @@ _COUNT_BY = (
 
 async def _adjust_count(conn: Conn, org_id: str, delta: int) -> None:
     result = await conn.execute(_COUNT_BY, {"org_id": org_id, "delta": delta})
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not result.rowcount:
         # Orgs named by JWTs from an external issuer appear on their first workspace.
         await conn.execute(
             insert(organizations).values(
@@ -185,14 +185,12 @@ _GET = select(*API_COLUMNS)
 _BY_ID = (workspaces.c.workspace_id == bindparam("workspace_id")) & (
     workspaces.c.org_id == bindparam("org_id")
 )
-_GET_FAST = FastQuery(_GET.where(_BY_ID), text_timestamps=True)
+_GET_FAST = FastQuery(_GET.where(_BY_ID))
 _NEWEST_FIRST = (workspaces.c.created_at.desc(), workspaces.c.workspace_id.desc())
 _ORG = workspaces.c.org_id == bindparam("org_id")
 # List rows carry exactly the API fields, so they are encoded without another copy.
 _LIST = select(*API_COLUMNS[:-1])
-_FIRST_PAGE = FastQuery(
-    _LIST.where(_ORG).order_by(*_NEWEST_FIRST).limit(bindparam("limit")), text_timestamps=True
-)
+_FIRST_PAGE = FastQuery(_LIST.where(_ORG).order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
 _NEXT_PAGE = FastQuery(
     _LIST.where(
         _ORG,
@@ -203,8 +201,7 @@ _NEXT_PAGE = FastQuery(
         ),
     )
     .order_by(*_NEWEST_FIRST)
-    .limit(bindparam("limit")),
-    text_timestamps=True,
+    .limit(bindparam("limit"))
 )
 _ORG_COUNT = FastQuery(
     select(organizations.c.workspace_count).where(organizations.c.id == bindparam("org_id"))
