@@ -228,7 +228,7 @@ async def test_announced_members_survive_a_restart_for_the_grace(
     ws_id = await new_workspace(client, tenant)
     await presence(client, tenant, ws_id, "join", "member")
     hub = server.hub
-    from mechamental.sync.presence.store import MemoryPresenceStore
+    from mechamental.sync.presence.memory_store import MemoryPresenceStore
 
     hub.presence.store = MemoryPresenceStore()  # the state a crashed process loses
     await hub.presence.seed()

@@ -35,10 +35,11 @@ from mechamental.sync.fanout.channel import Channel
 from mechamental.sync.fanout.connection import Stream
 from mechamental.sync.fanout.deadlines import Deadlines
 from mechamental.sync.options import SyncTuning
-from mechamental.sync.presence import ledger as announced
+from mechamental.sync.presence import ledger
+from mechamental.sync.presence.memory_store import MemoryPresenceStore
 from mechamental.sync.presence.redis_store import RedisPresenceStore
 from mechamental.sync.presence.service import PresenceService
-from mechamental.sync.presence.store import MemoryPresenceStore, PresenceStore
+from mechamental.sync.presence.store import PresenceStore
 
 log = logging.getLogger("mechamental.sync")
 EXTRAS_KEY = "sync"
@@ -231,7 +232,7 @@ class SyncHub(Component):
                     keep_seconds=self.settings.event_retention_seconds,
                 )
                 if not total:
-                    await announced.forget_absent(conn, now=now, older_than=PRESENCE_MEMORY)
+                    await ledger.forget_absent(conn, now=now, older_than=PRESENCE_MEMORY)
             total += removed
             if removed < 5000:
                 return total

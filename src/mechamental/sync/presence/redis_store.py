@@ -1,4 +1,4 @@
-"""The Redis presence store: one view of presence across processes (scripts in presence_lua)."""
+"""The Redis presence store: one view of presence across processes (its scripts: `lua/`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from mechamental.sync.presence import scripts as lua
+from mechamental.sync.presence.scripts import script
 from mechamental.sync.presence.store import Desired, Key, Viewing
 
 
@@ -16,8 +16,8 @@ def _text(value: Any) -> str:
 
 
 def _desired(reply: list[Any]) -> tuple[Desired, bool]:
-    present, version, vt, vi, reason, org, changed = reply
-    viewing = (_text(vt), _text(vi)) if present and _text(vt) else None
+    present, version, viewing_type, viewing_id, reason, org, changed = reply
+    viewing = (_text(viewing_type), _text(viewing_id)) if present and _text(viewing_type) else None
     return Desired(_text(org), bool(present), viewing, int(version), _text(reason)), bool(changed)
 
 
@@ -31,19 +31,19 @@ class RedisPresenceStore:
         self._prefix = f"{prefix}:presence"
         self._proc = process_id
         self._epoch: str | None = None
-        self._touch = redis.register_script(lua.TOUCH)
-        self._leave = redis.register_script(lua.LEAVE)
-        self._streams = redis.register_script(lua.STREAMS)
-        self._settle = redis.register_script(lua.SETTLE)
-        self._seed = redis.register_script(lua.SEED)
-        self._maintain = redis.register_script(lua.MAINTAIN)
+        self._touch = redis.register_script(script("touch"))
+        self._leave = redis.register_script(script("leave"))
+        self._streams = redis.register_script(script("streams"))
+        self._settle = redis.register_script(script("settle"))
+        self._seed = redis.register_script(script("seed"))
+        self._maintain = redis.register_script(script("maintain"))
 
     async def touch(
         self, key: Key, *, org_id: str, now: float, ttl: float, viewing: Viewing | None
     ) -> Desired | None:
-        vt, vi = viewing if viewing is not None else ("", "")
+        viewing_type, viewing_id = viewing if viewing is not None else ("", "")
         args: list[str | float] = [self._prefix, *key, org_id, now, ttl, "1" if viewing else "0"]
-        args += [vt, vi]
+        args += [viewing_type, viewing_id]
         desired, changed = _desired(await self._touch(args=args))
         return desired if changed else None
 
@@ -76,8 +76,10 @@ class RedisPresenceStore:
     async def seed(
         self, key: Key, *, org_id: str, viewing: Viewing | None, version: int, until: float
     ) -> None:
-        vt, vi = viewing if viewing is not None else ("", "")
-        await self._seed(args=[self._prefix, *key, org_id, vt, vi, version, until])
+        viewing_type, viewing_id = viewing if viewing is not None else ("", "")
+        args: list[str | float] = [self._prefix, *key, org_id, viewing_type, viewing_id]
+        args += [version, until]
+        await self._seed(args=args)
 
     async def connections(self, workspace_id: str) -> dict[str, int]:
         raw = await self._redis.hgetall(f"{self._prefix}:cn:{workspace_id}")
