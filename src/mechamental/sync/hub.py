@@ -20,6 +20,9 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings
@@ -48,9 +51,12 @@ PRESENCE_MEMORY = timedelta(days=1)  # absent members' rows are kept this long
 
 def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
     """A Redis client whose pool never holds more than `redis_max_connections` + 1."""
+    # After a Redis restart every idle pooled connection is stale and fails once: one
+    # immediate retry on a fresh connection hides that (timeouts are never retried).
     pool = BlockingConnectionPool.from_url(
         url,
         client_name=name,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         max_connections=tuning.redis_max_connections + 1,
         timeout=tuning.redis_socket_timeout_seconds,
         socket_timeout=tuning.redis_socket_timeout_seconds,

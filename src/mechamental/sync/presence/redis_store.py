@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -31,6 +32,7 @@ class RedisPresenceStore:
         self._prefix = f"{prefix}:presence"
         self._proc = process_id
         self._epoch: str | None = None
+        self._reachable_since: float | None = None
         self._touch = redis.register_script(script("touch"))
         self._leave = redis.register_script(script("leave"))
         self._streams = redis.register_script(script("streams"))
@@ -86,11 +88,23 @@ class RedisPresenceStore:
         return {_text(user): int(count) for user, count in raw.items() if int(count) > 0}
 
     async def maintain(self, *, now: float, lease: float, grace: float) -> bool:
+        # Others are reaped only once we have reached the store for a whole lease: after an
+        # outage every process gets one lease to renew before any is presumed dead.
+        since = self._reachable_since
+        reap = since is not None and now - since >= lease
         args: list[str | float] = [self._prefix, self._proc, now, lease, grace]
-        args.append(secrets.token_hex(8))
-        epoch, created = await self._maintain(args=args)
+        args += [secrets.token_hex(8), "1" if reap else "0"]
+        started = time.monotonic()
+        try:
+            epoch, created, had_lease = await self._maintain(args=args)
+        except Exception:
+            self._reachable_since = None
+            raise
+        if since is None:  # reachable again (or for the first time) as of the reply
+            self._reachable_since = now + (time.monotonic() - started)
         epoch = _text(epoch)
-        lost = bool(created) or (self._epoch is not None and epoch != self._epoch)
+        known = self._epoch is not None
+        lost = bool(created) or (known and (epoch != self._epoch or not had_lease))
         self._epoch = epoch
         return lost
 

@@ -142,8 +142,8 @@ class PresenceService:
     async def flush(self) -> None:
         """Tell the store this process's stream counts that changed."""
         async with self._flushing:
-            keys, self._dirty = self._dirty, set()
-            for key in keys:
+            keys, self._dirty = list(self._dirty), set()
+            for done, key in enumerate(keys):
                 count = self._local.get(key, 0)
                 org_id = self._orgs.get(key, "")
                 at = self._changed_at.get(key, self.clock.now())
@@ -152,7 +152,7 @@ class PresenceService:
                         key, org_id=org_id, count=count, now=at, grace=self.grace
                     )
                 except Exception:
-                    self._dirty.add(key)
+                    self._dirty.update(keys[done:])  # this one and every one not yet told
                     raise
                 if count == 0 and key not in self._dirty:
                     self._orgs.pop(key, None)

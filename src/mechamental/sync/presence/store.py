@@ -68,7 +68,7 @@ class PresenceStore(Protocol):
         ...
 
     async def maintain(self, *, now: float, lease: float, grace: float) -> bool:
-        """Renew this process's lease and reap dead ones; True if the store lost its state."""
+        """Renew our lease, reap dead processes; True if the store lost our state (reset/reaped)."""
         ...
 
     async def close(self) -> None:

@@ -1,5 +1,6 @@
--- Renew this process's lease, reap dead processes' streams, report the store's epoch.
--- ARGV: prefix process now lease grace new_epoch  -> {epoch, created}
+-- Renew this process's lease, reap dead processes' streams (if `reap`), report the store's
+-- epoch and whether our lease was still there (a missing one was reaped, or the store reset).
+-- ARGV: prefix process now lease grace new_epoch reap  -> {epoch, created, had_lease}
 local P, proc, now, lease, grace = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
   tonumber(ARGV[5])
 local created = 0
@@ -9,8 +10,12 @@ if not epoch then
   redis.call('SET', P .. ':epoch', epoch)
   created = 1
 end
+local had_lease = redis.call('ZSCORE', P .. ':procs', proc) and 1 or 0
 redis.call('ZADD', P .. ':procs', now + lease, proc)
-local dead = redis.call('ZRANGEBYSCORE', P .. ':procs', '-inf', now, 'WITHSCORES', 'LIMIT', 0, 8)
+local dead = {}
+if ARGV[7] == '1' then
+  dead = redis.call('ZRANGEBYSCORE', P .. ':procs', '-inf', now, 'WITHSCORES', 'LIMIT', 0, 8)
+end
 for i = 1, #dead, 2 do
   local d, deadline = dead[i], tonumber(dead[i + 1])
   local left_at = math.max(deadline - lease + grace, 0)
@@ -38,4 +43,4 @@ for i = 1, #dead, 2 do
   redis.call('DEL', P .. ':ph:' .. d)
   redis.call('ZREM', P .. ':procs', d)
 end
-return {epoch, created}
+return {epoch, created, had_lease}
