@@ -271,8 +271,12 @@ async def test_bounded_redis_connections_and_a_redis_restart(
                 await server.stop()  # Redis dies, and comes back empty
             else:
                 server.proc.send_signal(signal.SIGSTOP)
+            # A paused Redis runs the timed-out steps when it resumes: only a no-op there.
+            actions = ["join"]
+            if outage == "restart":
+                actions += ["leave", "viewing?resource_type=doc&resource_id=1"]
             for proc in (a, b):
-                for action in ("join", "leave", "viewing?resource_type=doc&resource_id=1"):
+                for action in actions:
                     response = await client.post(
                         f"{proc.url}{base}/{action}", headers=tenant.headers("member")
                     )

@@ -63,6 +63,7 @@ class PresenceService:
         self._orgs: dict[Key, str] = {}
         self._changed_at: dict[Key, float] = {}
         self._dirty: set[Key] = set()
+        self._unsure: set[Key] = set()  # members whose last step failed: maybe applied
         self._wake = asyncio.Event()
         self._flushing = asyncio.Lock()
 
@@ -81,7 +82,7 @@ class PresenceService:
         try:
             desired = await self.store.leave(key, now=self.clock.now())
         except STORE_ERRORS as exc:
-            raise PresenceUnavailable() from exc
+            raise self._unavailable(key) from exc
         if desired is not None:
             await self.announce(key, desired)
 
@@ -92,9 +93,14 @@ class PresenceService:
                 key, org_id=org_id, now=now, ttl=self.ttl, viewing=viewing
             )
         except STORE_ERRORS as exc:  # the shared store is down: say so, briefly
-            raise PresenceUnavailable() from exc
+            raise self._unavailable(key) from exc
         if desired is not None:
             await self.announce(key, desired)
+
+    def _unavailable(self, key: Key) -> PresenceUnavailable:
+        # A step that timed out may still run once Redis answers: the sweep reconciles it.
+        self._unsure.add(key)
+        return PresenceUnavailable()
 
     async def announce(self, key: Key, desired: Desired) -> None:
         """Record the change in the event log; on failure the sweeper tries again."""
@@ -173,15 +179,17 @@ class PresenceService:
 
     # Deadlines and recovery.
     async def sweep(self) -> int:
-        """Renew leases, recover a lost store, settle due members; the members settled."""
+        """Renew leases, recover a lost store, settle due and unsure members; how many settled."""
         now = self.clock.now()
         if await self.store.maintain(now=now, lease=self.lease, grace=self.grace):
             await self.recover()
         if self._dirty:
             await self.flush()
         settled = 0
-        for key in await self.store.due(now=now, limit=500):
+        due = await self.store.due(now=now, limit=500)
+        for key in [*self._unsure, *due]:
             desired, _ = await self.store.settle(key, now=now)
+            self._unsure.discard(key)
             try:
                 await self.announce(key, desired)
             except Exception:
