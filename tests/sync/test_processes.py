@@ -21,6 +21,9 @@ from tests.sync.conftest import drop_prefix
 from tests.sync.procs import RedisServer, ServerProcess, server_env
 from tests.sync.sse import Stream, open_stream
 
+# Each test starts real processes: on a loaded machine that alone may take minutes.
+pytestmark = pytest.mark.timeout(900)
+
 FAST = {
     "MECHAMENTAL_PRESENCE_GRACE_SECONDS": "1",
     "MECHAMENTAL_SYNC_PROCESS_LEASE_SECONDS": "1",
