@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 MECHAMENTAL = str(Path(sys.executable).with_name("mechamental"))
+START_SECONDS = 120.0  # a process must answer within this (a bound, never a measurement)
 
 
 def free_port() -> int:
@@ -44,7 +45,8 @@ class ServerProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        # Generous: on a starved machine importing the app alone has taken a minute.
+        deadline = time.monotonic() + START_SECONDS
         async with httpx.AsyncClient() as client:
             while True:
                 assert self.proc.poll() is None, self.log.read_text()[-3000:]
@@ -131,7 +133,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + START_SECONDS
         while True:
             try:
                 if redis.Redis.from_url(self.url, socket_connect_timeout=1).ping():

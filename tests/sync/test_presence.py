@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import Tenant
 from tests.helpers import assert_envelope, eventually
-from tests.sync.conftest import Server, new_workspace, presence
+from tests.sync.conftest import Server, drop_prefix, new_workspace, presence, rename
 
 
 async def members(client: httpx.AsyncClient, tenant: Tenant, ws_id: str, **params: str) -> list:
@@ -228,7 +228,7 @@ async def test_announced_members_survive_a_restart_for_the_grace(
     ws_id = await new_workspace(client, tenant)
     await presence(client, tenant, ws_id, "join", "member")
     hub = server.hub
-    from mechamental.sync.presence.store import MemoryPresenceStore
+    from mechamental.sync.presence.memory_store import MemoryPresenceStore
 
     hub.presence.store = MemoryPresenceStore()  # the state a crashed process loses
     await hub.presence.seed()
@@ -238,4 +238,49 @@ async def test_announced_members_survive_a_restart_for_the_grace(
     await hub.presence.sweep()
     left = await watcher.next()
     assert left.event == "presence.left" and left.data["data"]["reason"] == "expired"
+    watcher.close()
+
+
+@pytest.mark.parametrize("bus", ["redis"], indirect=True)
+async def test_a_reset_store_is_restored_without_presence_events(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant, redis_url: str
+) -> None:
+    """Redis back empty: our streams are re-registered, the ledger seeded; no churn for them."""
+    ws_id = await new_workspace(client, tenant)
+    watcher = await server.stream(tenant, ws_id, "owner")
+    await watcher.next()
+    hub = server.hub
+    member, viewer = tenant.users["member"], tenant.users["viewer"]
+    tab = await server.stream(tenant, ws_id, "member")
+    await tab.next()
+    await presence(client, tenant, ws_id, "viewing", "member", resource_type="doc", resource_id="1")
+    await presence(client, tenant, ws_id, "join", "viewer")  # no stream: the TTL holds them
+    assert [e.event for e in await watcher.take(3)] == [
+        "presence.joined",
+        "presence.viewing",
+        "presence.joined",
+    ]
+    await eventually(lambda: _count(hub, ws_id, member), lambda n: n == 1)
+
+    async def listed() -> list[tuple[str, int, object]]:
+        found = await members(client, tenant, ws_id)
+        return [(m["user_id"], m["connections"], m["viewing"]) for m in found]
+
+    doc = {"resource_type": "doc", "resource_id": "1"}
+    assert await eventually(listed, lambda m: m == [(member, 1, doc), (viewer, 0, None)])
+
+    drop_prefix(redis_url, hub.settings.redis_prefix)  # as after a Redis restart
+    await hub.presence.sweep()  # notices the reset: our stream first, then the ledger
+    assert await listed() == [(member, 1, doc), (viewer, 0, None)]
+    # Seeded members are held for a lease plus the grace: every live process re-registers
+    # its streams within its lease. The member's stream holds them; the viewer expires.
+    hub.clock.advance(hub.presence.lease + hub.presence.grace + 1)
+    await hub.presence.sweep()
+    left = await watcher.next()
+    assert left.event == "presence.left" and left.data["actor_id"] == viewer
+    assert left.data["data"]["reason"] == "expired"
+    await rename(client, tenant, ws_id, "after")
+    assert (await watcher.next()).event == "workspace.updated"  # nothing for the member
+    assert await listed() == [(member, 1, doc)]
+    tab.close()
     watcher.close()

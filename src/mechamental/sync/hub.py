@@ -21,6 +21,9 @@ from functools import partial
 from typing import Any, Protocol
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings
@@ -36,10 +39,11 @@ from mechamental.sync.fanout.channel import Channel
 from mechamental.sync.fanout.connection import Stream
 from mechamental.sync.fanout.deadlines import Deadlines
 from mechamental.sync.options import SyncTuning
-from mechamental.sync.presence import ledger as announced
+from mechamental.sync.presence import ledger
+from mechamental.sync.presence.memory_store import MemoryPresenceStore
 from mechamental.sync.presence.redis_store import RedisPresenceStore
 from mechamental.sync.presence.service import PresenceService
-from mechamental.sync.presence.store import MemoryPresenceStore, PresenceStore
+from mechamental.sync.presence.store import PresenceStore
 
 log = logging.getLogger("mechamental.sync")
 EXTRAS_KEY = "sync"
@@ -57,9 +61,12 @@ class ReadWorkspace(Protocol):
 
 def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
     """A Redis client whose pool never holds more than `redis_max_connections` + 1."""
+    # After a Redis restart every idle pooled connection is stale and fails once: one
+    # immediate retry on a fresh connection hides that (timeouts are never retried).
     pool = BlockingConnectionPool.from_url(
         url,
         client_name=name,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         max_connections=tuning.redis_max_connections + 1,
         timeout=tuning.redis_socket_timeout_seconds,
         socket_timeout=tuning.redis_socket_timeout_seconds,
@@ -250,7 +257,7 @@ class SyncHub(Component):
                     keep_seconds=self.settings.event_retention_seconds,
                 )
                 if not total:
-                    await announced.forget_absent(conn, now=now, older_than=PRESENCE_MEMORY)
+                    await ledger.forget_absent(conn, now=now, older_than=PRESENCE_MEMORY)
             total += removed
             if removed < 5000:
                 return total

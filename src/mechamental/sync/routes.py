@@ -132,7 +132,9 @@ async def presence_viewing(
     return Response(NULL_BODY, media_type="application/json")
 
 
-@router.get("/presence", summary="List Present Members", response_model=PresenceList)
+@router.get(
+    "/presence", summary="List Present Members", response_model=PresenceList, responses=UNAVAILABLE
+)
 async def presence_list(
     org_id: str,
     workspace_id: str,
@@ -148,7 +150,11 @@ async def presence_list(
     hub = hub_of(caller.services)
     await _require_workspace(hub, org_id, workspace_id)
     async with hub.db.reader() as conn:
-        members = await hub.presence.members(
-            conn, workspace_id=workspace_id, resource_type=resource_type, resource_id=resource_id
+        members = await hub.presence.list_members(
+            conn,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            resource_type=resource_type,
+            resource_id=resource_id,
         )
     return json_response({"members": members})

@@ -68,7 +68,7 @@ async def _snapshot(
             if before is None:
                 break
             workspace = await hub.read_workspace(conn, org_id=org_id, workspace_id=workspace_id)
-            members = await hub.presence.members(conn, workspace_id=workspace_id)
+            members = await hub.presence.members(conn, org_id=org_id, workspace_id=workspace_id)
             oldest = await eventlog.oldest_retained(conn, org_id=org_id, workspace_id=workspace_id)
             after = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
             if after == before:  # nothing committed in between: one consistent state

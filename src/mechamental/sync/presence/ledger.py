@@ -1,8 +1,8 @@
-"""Announced presence: the member state the event log has told streams about.
+"""The presence ledger: the member state the event log has told streams about.
 
-`announce` compares a member's desired state with the announced one and, in one
-transaction under the workspace's row lock, records the presence events that turn one
-into the other (each with the workspace's next sequence number) and the new state.
+`announce` compares a member's desired state with the announced one and, under the
+workspace's row lock, records the presence events that turn one into the other (each with
+the workspace's next sequence number) and the new state, in the caller's transaction.
 A desired state older than the announced one (a lower version) is ignored.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
-from mechamental.db import Conn, Database
+from mechamental.db import Conn
 from mechamental.sync.events.frames import Event, EventType
 from mechamental.sync.events.outbox import record_events
 from mechamental.sync.events.seq import take_seqs
-from mechamental.sync.presence.models import presence_members as pm
+from mechamental.sync.presence.models import presence_members
 from mechamental.sync.presence.store import Desired, Viewing
 from mechamental.tables import workspaces
 from mechamental.types import UTCDateTime
@@ -72,11 +72,21 @@ def transitions(
 
 # Statements are built once; constructing them per call cost more than running them.
 _LOCK = (
-    select(workspaces.c.org_id).where(workspaces.c.workspace_id == bindparam("w")).with_for_update()
+    select(workspaces.c.org_id)
+    .where(workspaces.c.workspace_id == bindparam("member_workspace_id"))
+    .with_for_update()
 )
-_KEY = (pm.c.workspace_id == bindparam("w")) & (pm.c.user_id == bindparam("u"))
-_MEMBER = select(pm.c.present, pm.c.viewing_type, pm.c.viewing_id, pm.c.since, pm.c.version,
-                 pm.c.seq).where(_KEY)  # fmt: skip
+_KEY = (presence_members.c.workspace_id == bindparam("member_workspace_id")) & (
+    presence_members.c.user_id == bindparam("member_user_id")
+)
+_MEMBER = select(
+    presence_members.c.present,
+    presence_members.c.viewing_type,
+    presence_members.c.viewing_id,
+    presence_members.c.since,
+    presence_members.c.version,
+    presence_members.c.seq,
+).where(_KEY)
 _STATE = {
     "present": bindparam("present"),
     "viewing_type": bindparam("viewing_type"),
@@ -86,68 +96,79 @@ _STATE = {
     "seq": bindparam("seq"),
     "updated_at": bindparam("updated_at", type_=UTCDateTime()),
 }
-_UPDATE_MEMBER = update(pm).where(_KEY).values(**_STATE)
-_INSERT_MEMBER = insert(pm).values(
-    workspace_id=bindparam("w"), user_id=bindparam("u"), org_id=bindparam("org_id"), **_STATE
+_UPDATE_MEMBER = update(presence_members).where(_KEY).values(**_STATE)
+_INSERT_MEMBER = insert(presence_members).values(
+    workspace_id=bindparam("member_workspace_id"),
+    user_id=bindparam("member_user_id"),
+    org_id=bindparam("org_id"),
+    **_STATE,
 )
 
 
 async def announce(
-    db: Database, *, workspace_id: str, user_id: str, desired: Desired, now: datetime
+    conn: Conn, *, workspace_id: str, user_id: str, desired: Desired, now: datetime
 ) -> int:
     """Record what changed since the last announcement; the number of events written."""
-    key = {"w": workspace_id, "u": user_id}
-    async with db.transaction() as conn:
-        # The workspace row lock orders this with every other event of the workspace.
-        locked = (await conn.execute(_LOCK, key)).first()
-        if locked is None:
-            return 0
-        org_id = locked.org_id
-        row = (await conn.execute(_MEMBER, key)).first()
-        if row is not None and row.version >= desired.version:
-            return 0
-        since = row.since if row is not None and row.present and row.since else now
-        seq = row.seq if row is not None else 0
-        changes = transitions(row, desired, user_id, since)
-        if changes:
-            seqs = await take_seqs(conn, workspace_id=workspace_id, count=len(changes))
-            batch = [
-                Event(org_id, workspace_id, taken, type_, user_id, now, data)
-                for taken, (type_, data) in zip(seqs, changes, strict=True)
-            ]
-            await record_events(conn, batch)
-            seq = seqs[-1]
-        vt, vi = desired.viewing if desired.viewing else (None, None)
-        state = {
-            **key,
-            "present": desired.present,
-            "viewing_type": vt,
-            "viewing_id": vi,
-            "since": since if desired.present else None,
-            "version": desired.version,
-            "seq": seq,
-            "updated_at": now,
-        }
-        if row is None:
-            await conn.execute(_INSERT_MEMBER, {**state, "org_id": org_id})
-        else:
-            await conn.execute(_UPDATE_MEMBER, state)
-        return len(changes)
+    key = {"member_workspace_id": workspace_id, "member_user_id": user_id}
+    # The workspace row lock orders this with every other event of the workspace.
+    locked = (await conn.execute(_LOCK, key)).first()
+    if locked is None:
+        return 0
+    org_id = locked.org_id
+    row = (await conn.execute(_MEMBER, key)).first()
+    if row is not None and row.version >= desired.version:
+        return 0
+    since = row.since if row is not None and row.present and row.since else now
+    seq = row.seq if row is not None else 0
+    changes = transitions(row, desired, user_id, since)
+    if changes:
+        seqs = await take_seqs(conn, workspace_id=workspace_id, count=len(changes))
+        batch = [
+            Event(org_id, workspace_id, taken, type_, user_id, now, data)
+            for taken, (type_, data) in zip(seqs, changes, strict=True)
+        ]
+        await record_events(conn, batch)
+        seq = seqs[-1]
+    viewing_type, viewing_id = desired.viewing if desired.viewing else (None, None)
+    state = {
+        **key,
+        "present": desired.present,
+        "viewing_type": viewing_type,
+        "viewing_id": viewing_id,
+        "since": since if desired.present else None,
+        "version": desired.version,
+        "seq": seq,
+        "updated_at": now,
+    }
+    if row is None:
+        await conn.execute(_INSERT_MEMBER, {**state, "org_id": org_id})
+    else:
+        await conn.execute(_UPDATE_MEMBER, state)
+    return len(changes)
 
 
-async def present_members(conn: Conn, *, workspace_id: str) -> list[Any]:
-    """The announced members of a workspace, earliest first."""
+async def present_members(conn: Conn, *, org_id: str, workspace_id: str) -> list[Any]:
+    """The announced members of a workspace of `org_id`, earliest first."""
     query = (
-        select(pm.c.user_id, pm.c.viewing_type, pm.c.viewing_id, pm.c.since)
-        .where(pm.c.workspace_id == workspace_id, pm.c.present.is_(True))
-        .order_by(pm.c.since, pm.c.user_id)
+        select(
+            presence_members.c.user_id,
+            presence_members.c.viewing_type,
+            presence_members.c.viewing_id,
+            presence_members.c.since,
+        )
+        .where(
+            presence_members.c.org_id == org_id,
+            presence_members.c.workspace_id == workspace_id,
+            presence_members.c.present.is_(True),
+        )
+        .order_by(presence_members.c.since, presence_members.c.user_id)
     )
     return list((await conn.execute(query)).all())
 
 
 async def every_present(conn: Conn, *, limit: int = 100_000) -> list[Any]:
-    """Every announced member of every workspace (restart recovery)."""
-    query = select(pm).where(pm.c.present.is_(True)).limit(limit)
+    """Every announced member of every workspace (recovery after a restart)."""
+    query = select(presence_members).where(presence_members.c.present.is_(True)).limit(limit)
     return list((await conn.execute(query)).all())
 
 
@@ -155,11 +176,14 @@ async def forget_absent(conn: Conn, *, now: datetime, older_than: timedelta) -> 
     """Drop long-absent members' rows (kept a while so stale updates stay recognisable)."""
     gone = (
         ~select(workspaces.c.workspace_id)
-        .where(workspaces.c.workspace_id == pm.c.workspace_id)
+        .where(workspaces.c.workspace_id == presence_members.c.workspace_id)
         .exists()
     )
     result = await conn.execute(
-        delete(pm).where(or_(gone, pm.c.present.is_(False)), pm.c.updated_at < now - older_than)
+        delete(presence_members).where(
+            or_(gone, presence_members.c.present.is_(False)),
+            presence_members.c.updated_at < now - older_than,
+        )
     )
     return _rowcount(result)
 

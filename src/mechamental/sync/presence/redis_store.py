@@ -1,13 +1,14 @@
-"""The Redis presence store: one view of presence across processes (scripts in presence_lua)."""
+"""The Redis presence store: one view of presence across processes (its scripts: `lua/`)."""
 
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from redis.asyncio import Redis
 
-from mechamental.sync.presence import scripts as lua
+from mechamental.sync.presence.scripts import script
 from mechamental.sync.presence.store import Desired, Key, Viewing
 
 
@@ -16,8 +17,8 @@ def _text(value: Any) -> str:
 
 
 def _desired(reply: list[Any]) -> tuple[Desired, bool]:
-    present, version, vt, vi, reason, org, changed = reply
-    viewing = (_text(vt), _text(vi)) if present and _text(vt) else None
+    present, version, viewing_type, viewing_id, reason, org, changed = reply
+    viewing = (_text(viewing_type), _text(viewing_id)) if present and _text(viewing_type) else None
     return Desired(_text(org), bool(present), viewing, int(version), _text(reason)), bool(changed)
 
 
@@ -31,19 +32,20 @@ class RedisPresenceStore:
         self._prefix = f"{prefix}:presence"
         self._proc = process_id
         self._epoch: str | None = None
-        self._touch = redis.register_script(lua.TOUCH)
-        self._leave = redis.register_script(lua.LEAVE)
-        self._streams = redis.register_script(lua.STREAMS)
-        self._settle = redis.register_script(lua.SETTLE)
-        self._seed = redis.register_script(lua.SEED)
-        self._maintain = redis.register_script(lua.MAINTAIN)
+        self._reachable_since: float | None = None
+        self._touch = redis.register_script(script("touch"))
+        self._leave = redis.register_script(script("leave"))
+        self._streams = redis.register_script(script("streams"))
+        self._settle = redis.register_script(script("settle"))
+        self._seed = redis.register_script(script("seed"))
+        self._maintain = redis.register_script(script("maintain"))
 
     async def touch(
         self, key: Key, *, org_id: str, now: float, ttl: float, viewing: Viewing | None
     ) -> Desired | None:
-        vt, vi = viewing if viewing is not None else ("", "")
+        viewing_type, viewing_id = viewing if viewing is not None else ("", "")
         args: list[str | float] = [self._prefix, *key, org_id, now, ttl, "1" if viewing else "0"]
-        args += [vt, vi]
+        args += [viewing_type, viewing_id]
         desired, changed = _desired(await self._touch(args=args))
         return desired if changed else None
 
@@ -76,19 +78,33 @@ class RedisPresenceStore:
     async def seed(
         self, key: Key, *, org_id: str, viewing: Viewing | None, version: int, until: float
     ) -> None:
-        vt, vi = viewing if viewing is not None else ("", "")
-        await self._seed(args=[self._prefix, *key, org_id, vt, vi, version, until])
+        viewing_type, viewing_id = viewing if viewing is not None else ("", "")
+        args: list[str | float] = [self._prefix, *key, org_id, viewing_type, viewing_id]
+        args += [version, until]
+        await self._seed(args=args)
 
     async def connections(self, workspace_id: str) -> dict[str, int]:
         raw = await self._redis.hgetall(f"{self._prefix}:cn:{workspace_id}")
         return {_text(user): int(count) for user, count in raw.items() if int(count) > 0}
 
     async def maintain(self, *, now: float, lease: float, grace: float) -> bool:
+        # Others are reaped only once we have reached the store for a whole lease: after an
+        # outage every process gets one lease to renew before any is presumed dead.
+        since = self._reachable_since
+        reap = since is not None and now - since >= lease
         args: list[str | float] = [self._prefix, self._proc, now, lease, grace]
-        args.append(secrets.token_hex(8))
-        epoch, created = await self._maintain(args=args)
+        args += [secrets.token_hex(8), "1" if reap else "0"]
+        started = time.monotonic()
+        try:
+            epoch, created, had_lease = await self._maintain(args=args)
+        except Exception:
+            self._reachable_since = None
+            raise
+        if since is None:  # reachable again (or for the first time) as of the reply
+            self._reachable_since = now + (time.monotonic() - started)
         epoch = _text(epoch)
-        lost = bool(created) or (self._epoch is not None and epoch != self._epoch)
+        known = self._epoch is not None
+        lost = bool(created) or (known and (epoch != self._epoch or not had_lease))
         self._epoch = epoch
         return lost
 

@@ -1,9 +1,16 @@
 """Presence: join, leave and viewing calls, stream connections, TTL and grace, announcements.
 
 Live state (who joined, until when, open streams) lives in a `PresenceStore`; every change
-of a member's desired state is announced through the event log by `announced.announce`,
+of a member's desired state is announced through the event log by `ledger.announce`,
 which gives presence events their place in the workspace's order. Deadlines are checked
 by `sweep`, which a background loop runs and tests call after moving the clock.
+
+A Redis outage never ends a stream: presence calls answer 503 (with Retry-After) while
+the store is unreachable, stream counts wait in this process, and when the store is back
+(Redis keeps nothing on disk, so possibly empty) every process notices within its lease,
+tells the store the streams it holds and seeds the announced members, each held for one
+lease plus the grace. So presence converges to the members whose streams are still open,
+without a left/joined pair for them; members nobody holds expire.
 """
 
 from __future__ import annotations
@@ -16,14 +23,22 @@ from redis.exceptions import RedisError
 
 from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings
-from mechamental.db import Database
+from mechamental.db import Conn, Database
 from mechamental.errors import ServiceUnavailable
 from mechamental.sync.options import SyncTuning
-from mechamental.sync.presence import ledger as announced
+from mechamental.sync.presence import ledger
 from mechamental.sync.presence.store import Desired, Key, PresenceStore, Viewing
 
 log = logging.getLogger("mechamental.sync.presence.service")
 RETRY_SECONDS = 1.0
+STORE_ERRORS = (RedisError, OSError)
+
+
+class PresenceUnavailable(ServiceUnavailable):
+    """The shared presence store (Redis) is unreachable; streams stay open meanwhile."""
+
+    message = "Presence is unavailable right now"
+    headers = {"Retry-After": "2"}
 
 
 class PresenceService:
@@ -48,6 +63,7 @@ class PresenceService:
         self._orgs: dict[Key, str] = {}
         self._changed_at: dict[Key, float] = {}
         self._dirty: set[Key] = set()
+        self._unsure: set[Key] = set()  # members whose last step failed: maybe applied
         self._wake = asyncio.Event()
         self._flushing = asyncio.Lock()
 
@@ -65,8 +81,8 @@ class PresenceService:
         key = (workspace_id, user_id)
         try:
             desired = await self.store.leave(key, now=self.clock.now())
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable("Presence is unavailable right now") from exc
+        except STORE_ERRORS as exc:
+            raise self._unavailable(key) from exc
         if desired is not None:
             await self.announce(key, desired)
 
@@ -76,21 +92,27 @@ class PresenceService:
             desired = await self.store.touch(
                 key, org_id=org_id, now=now, ttl=self.ttl, viewing=viewing
             )
-        except (RedisError, OSError) as exc:  # the shared store is down: say so, briefly
-            raise ServiceUnavailable("Presence is unavailable right now") from exc
+        except STORE_ERRORS as exc:  # the shared store is down: say so, briefly
+            raise self._unavailable(key) from exc
         if desired is not None:
             await self.announce(key, desired)
+
+    def _unavailable(self, key: Key) -> PresenceUnavailable:
+        # A step that timed out may still run once Redis answers: the sweep reconciles it.
+        self._unsure.add(key)
+        return PresenceUnavailable()
 
     async def announce(self, key: Key, desired: Desired) -> None:
         """Record the change in the event log; on failure the sweeper tries again."""
         try:
-            await announced.announce(
-                self.db,
-                workspace_id=key[0],
-                user_id=key[1],
-                desired=desired,
-                now=self.clock.utcnow(),
-            )
+            async with self.db.transaction() as conn:
+                await ledger.announce(
+                    conn,
+                    workspace_id=key[0],
+                    user_id=key[1],
+                    desired=desired,
+                    now=self.clock.utcnow(),
+                )
         except Exception:
             log.warning("presence announcement failed; will retry", exc_info=True)
             await self.store.retry_later(key, at=self.clock.now() + RETRY_SECONDS)
@@ -126,8 +148,8 @@ class PresenceService:
     async def flush(self) -> None:
         """Tell the store this process's stream counts that changed."""
         async with self._flushing:
-            keys, self._dirty = self._dirty, set()
-            for key in keys:
+            keys, self._dirty = list(self._dirty), set()
+            for done, key in enumerate(keys):
                 count = self._local.get(key, 0)
                 org_id = self._orgs.get(key, "")
                 at = self._changed_at.get(key, self.clock.now())
@@ -136,7 +158,7 @@ class PresenceService:
                         key, org_id=org_id, count=count, now=at, grace=self.grace
                     )
                 except Exception:
-                    self._dirty.add(key)
+                    self._dirty.update(keys[done:])  # this one and every one not yet told
                     raise
                 if count == 0 and key not in self._dirty:
                     self._orgs.pop(key, None)
@@ -157,17 +179,17 @@ class PresenceService:
 
     # Deadlines and recovery.
     async def sweep(self) -> int:
-        """Renew leases, recover a lost store, settle due members; the members settled."""
+        """Renew leases, recover a lost store, settle due and unsure members; how many settled."""
         now = self.clock.now()
         if await self.store.maintain(now=now, lease=self.lease, grace=self.grace):
-            log.info("presence store was reset; restoring it")
-            self._dirty.update(self._local)
-            await self.seed()
+            await self.recover()
         if self._dirty:
             await self.flush()
         settled = 0
-        for key in await self.store.due(now=now, limit=500):
+        due = await self.store.due(now=now, limit=500)
+        for key in [*self._unsure, *due]:
             desired, _ = await self.store.settle(key, now=now)
+            self._unsure.discard(key)
             try:
                 await self.announce(key, desired)
             except Exception:
@@ -175,11 +197,20 @@ class PresenceService:
             settled += 1
         return settled
 
-    async def seed(self) -> None:
-        """Recreate announced members missing from the store; they stay for the grace period."""
+    async def recover(self) -> None:
+        """The store lost its state: tell it our streams, then seed the announced members."""
+        log.info("presence store was reset; restoring it")
+        self._dirty.update(self._local)
+        await self.flush()
+        # Every live process renews its lease (and so notices the reset) within one lease:
+        # until then a member may be held by streams the store has not heard of yet.
+        await self.seed(hold=self.lease + self.grace)
+
+    async def seed(self, *, hold: float | None = None) -> None:
+        """Recreate announced members missing from the store, each for `hold` (the grace)."""
         async with self.db.reader() as conn:
-            rows = await announced.every_present(conn)
-        until = self.clock.now() + self.grace
+            rows = await ledger.every_present(conn)
+        until = self.clock.now() + (self.grace if hold is None else hold)
         for row in rows:
             viewing = (row.viewing_type, row.viewing_id) if row.viewing_type else None
             await self.store.seed(
@@ -190,35 +221,44 @@ class PresenceService:
                 until=until,
             )
 
-    async def members(
+    async def members(self, conn: Conn, *, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
+        """The announced members with their connection counts (0 while the store is down)."""
+        rows = await ledger.present_members(conn, org_id=org_id, workspace_id=workspace_id)
+        try:
+            counts = await self.store.connections(workspace_id)
+        except STORE_ERRORS:  # a stream still opens: members without their counts
+            log.warning("presence store unreachable; connection counts omitted")
+            counts = {}
+        return [_member_json(row, counts) for row in rows]
+
+    async def list_members(
         self,
-        conn: Any,
+        conn: Conn,
         *,
+        org_id: str,
         workspace_id: str,
         resource_type: str | None = None,
         resource_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The announced members with their live connection counts, optionally filtered."""
-        rows = await announced.present_members(conn, workspace_id=workspace_id)
+        """The announced members, optionally only those viewing a resource (503 if down)."""
+        rows = await ledger.present_members(conn, org_id=org_id, workspace_id=workspace_id)
         try:
             counts = await self.store.connections(workspace_id)
-        except Exception:  # the store is unreachable: members without their counts
-            log.warning("presence store unreachable; connection counts omitted")
-            counts = {}
-        out: list[dict[str, Any]] = []
-        for row in rows:
-            if resource_type is not None and row.viewing_type != resource_type:
-                continue
-            if resource_id is not None and row.viewing_id != resource_id:
-                continue
-            out.append(
-                {
-                    "user_id": row.user_id,
-                    "connections": counts.get(row.user_id, 0),
-                    "viewing": announced.viewing_json(
-                        (row.viewing_type, row.viewing_id) if row.viewing_type else None
-                    ),
-                    "since": row.since,
-                }
-            )
-        return out
+        except STORE_ERRORS as exc:
+            raise PresenceUnavailable() from exc
+        return [
+            _member_json(row, counts)
+            for row in rows
+            if (resource_type is None or row.viewing_type == resource_type)
+            and (resource_id is None or row.viewing_id == resource_id)
+        ]
+
+
+def _member_json(row: Any, counts: dict[str, int]) -> dict[str, Any]:
+    viewing = (row.viewing_type, row.viewing_id) if row.viewing_type else None
+    return {
+        "user_id": row.user_id,
+        "connections": counts.get(row.user_id, 0),
+        "viewing": ledger.viewing_json(viewing),
+        "since": row.since,
+    }
