@@ -7,8 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mechamental.sync.options import SyncTuning
 
 # Commercial AWS region codes; operators narrow this with ALLOWED_REGIONS.
 AWS_REGIONS = (
@@ -81,6 +83,8 @@ class Settings(BaseSettings):
     event_retention_seconds: int = 24 * 3600
     stream_queue_limit: int = 1000
     shutdown_grace_seconds: float = 2.0
+    # Rarely needed tuning, read from MECHAMENTAL_SYNC_* (see sync/options.py).
+    sync: SyncTuning = Field(default_factory=SyncTuning)
 
     # Buckets.
     bucket_provider: Literal["local", "s3"] = "local"

@@ -1,9 +1,10 @@
 """The sync hub: this process's part of event fan-out and presence (a `Component`).
 
-It owns the channels (one per workspace with open streams here), the publisher that moves
-committed events out of the outbox, the bus to other processes (Redis) and the presence
-service, and runs their background loops: heartbeats, presence sweeps, orphan draining
-and retention pruning. `streaming` holds the per-stream request logic.
+It wires the parts together and runs their background loops: the publisher that moves
+committed events out of the outbox, the bus to other processes (Redis), the presence
+service, and the fan-out (`fanout.registry`: channels, streams and their deadlines;
+`fanout.session`: one stream from request to close, given what it needs from here).
+Loops: heartbeats, stream timeouts, presence sweeps, orphan publishing, retention.
 """
 
 from __future__ import annotations
@@ -30,12 +31,10 @@ from mechamental.sync.events import outbox
 from mechamental.sync.events.bus import LocalBus, RedisBus
 from mechamental.sync.events.frames import HEARTBEAT, Frame, encode
 from mechamental.sync.events.publisher import Publisher
-from mechamental.sync.fanout import session as streaming
-from mechamental.sync.fanout.channel import Channel
-from mechamental.sync.fanout.connection import Stream
-from mechamental.sync.fanout.deadlines import Deadlines
+from mechamental.sync.fanout.registry import StreamRegistry
+from mechamental.sync.fanout.session import StreamSessions
 from mechamental.sync.options import SyncTuning
-from mechamental.sync.presence import ledger as announced
+from mechamental.sync.presence import ledger
 from mechamental.sync.presence.redis_store import RedisPresenceStore
 from mechamental.sync.presence.service import PresenceService
 from mechamental.sync.presence.store import MemoryPresenceStore, PresenceStore
@@ -62,14 +61,12 @@ def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
 class SyncHub(Component):
     """Event streams and presence of this process."""
 
-    def __init__(self, services: Services, tuning: SyncTuning | None = None) -> None:
+    def __init__(self, services: Services) -> None:
         self.settings: Settings = services.settings
         self.db: Database = services.db
-        self.tuning = tuning or SyncTuning()
+        self.tuning: SyncTuning = self.settings.sync
         self.clock = Clock()
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.channels: dict[str, Channel] = {}
-        self.queued: set[Stream] = set()
         self.redis: Redis | None = None
         store: PresenceStore = MemoryPresenceStore()
         self.bus: LocalBus | RedisBus = LocalBus()
@@ -82,12 +79,28 @@ class SyncHub(Component):
         self.presence = PresenceService(
             db=self.db, store=store, clock=self.clock, settings=self.settings, tuning=self.tuning
         )
-        self.publisher = Publisher(
-            db=self.db, bus=self.bus, deliver=self.deliver, clock=self.clock, tuning=self.tuning
+        self.registry = StreamRegistry(
+            read=self.read_frames,
+            listener=self.presence,
+            ring_size=self.tuning.ring_size,
+            batch_window=self.tuning.batch_window_seconds,
+            queue_limit=self.settings.stream_queue_limit,
         )
-        self.deadlines = Deadlines()
-        self.on_stream_closed = self._stream_closed  # one bound method shared by every stream
-        self.stopping = False
+        self.sessions = StreamSessions(
+            db=self.db,
+            registry=self.registry,
+            read_frames=self.read_frames,
+            read_members=self.presence.members,
+            heartbeat_seconds=self.settings.heartbeat_seconds,
+            retry_ms=self.settings.retry_ms,
+        )
+        self.publisher = Publisher(
+            db=self.db,
+            bus=self.bus,
+            deliver=self.registry.deliver,
+            clock=self.clock,
+            tuning=self.tuning,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     # Lifecycle.
@@ -106,7 +119,7 @@ class SyncHub(Component):
             self.presence.run_flusher,
             self._every(self.tuning.sweep_interval_seconds, self.presence.sweep, "presence sweep"),
             self._every(self.settings.heartbeat_seconds, self._heartbeat, "heartbeat"),
-            self._every(self.deadlines.resolution, self._expire_streams, "stream timeouts"),
+            self._every(self.registry.deadlines.resolution, self._expire_streams, "timeouts"),
             self._every(self.tuning.prune_interval_seconds, self.prune, "retention"),
         ]
         self._tasks = [asyncio.create_task(loop()) for loop in loops]
@@ -114,23 +127,19 @@ class SyncHub(Component):
 
     async def stop(self) -> None:
         """End every stream now, stop the loops, tell the store our streams are gone."""
-        self.stopping = True
-        for channel in list(self.channels.values()):
-            channel.close_all()
-        for stream in list(self.queued):
-            stream.finish()
+        self.registry.close_all()
         self.db.listeners.remove(outbox.EVENT_RECORDED, self.publisher.on_commit)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=2.0)
+            await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.presence.flush(), timeout=1.0)
         if self.redis is not None:
             await self.redis.aclose()
 
     async def _run_bus(self) -> None:
-        await self.bus.run(self.deliver, self._resync)
+        await self.bus.run(self.registry.deliver, self._resync)
 
     def _every(
         self, seconds: float, work: Callable[[], Awaitable[Any]], name: str
@@ -150,37 +159,9 @@ class SyncHub(Component):
 
         return loop
 
-    # Channels.
-    def channel(self, workspace_id: str) -> Channel:
-        """The workspace's channel, created (position unknown) if needed."""
-        channel = self.channels.get(workspace_id)
-        if channel is None:
-            channel = Channel(
-                workspace_id=workspace_id,
-                read=self.read_frames,
-                ring_size=self.tuning.ring_size,
-                on_empty=lambda: self._drop_channel(workspace_id),
-                max_window=self.tuning.batch_window_seconds,
-            )
-            self.channels[workspace_id] = channel
-        return channel
-
-    def _drop_channel(self, workspace_id: str) -> None:
-        channel = self.channels.get(workspace_id)
-        if channel is not None and not channel.size and not channel.holds:
-            del self.channels[workspace_id]
-
-    def release(self, channel: Channel) -> None:
-        """A stream that held the channel while it was being set up is done with it."""
-        channel.holds -= 1
-        if not channel.size and not channel.holds:
-            self._drop_channel(channel.workspace_id)
-
-    def deliver(self, frame: Frame) -> None:
-        """A committed event's frame, from this process or another."""
-        channel = self.channels.get(frame.workspace_id)
-        if channel is not None:
-            channel.offer(frame)
+    def stream_lifetime(self, timeout: int) -> float:
+        """Seconds a stream asked for with `timeout` stays open (tests scale it down)."""
+        return timeout * self.tuning.timeout_scale
 
     async def read_frames(self, workspace_id: str, after: int, upto: int) -> list[Frame]:
         """Events `after < seq <= upto` of a workspace from the log, encoded."""
@@ -192,31 +173,24 @@ class SyncHub(Component):
 
     def _resync(self) -> None:
         """The bus (re)connected: channels read from the log whatever they may have missed."""
-        if self.channels:
+        if self.registry.channels:
             asyncio.get_running_loop().create_task(self.resync())
 
     async def resync(self) -> None:
         """Bring every channel up to the log's head."""
-        ids = list(self.channels)
+        ids = list(self.registry.channels)
         if not ids:
             return
         async with self.db.reader() as conn:
             heads = await eventlog.heads(conn, workspace_ids=ids)
-        for workspace_id, seq in heads.items():
-            channel = self.channels.get(workspace_id)
-            if channel is not None:
-                channel.catch_up(seq)
-
-    def _stream_closed(self, stream: Stream) -> None:
-        streaming.closed(self, stream)
+        self.registry.catch_up(heads.items())
 
     # Loops.
     async def _expire_streams(self) -> None:
-        self.deadlines.expire(asyncio.get_running_loop().time(), streaming.expire)
+        self.registry.expire(asyncio.get_running_loop().time())
 
     async def _heartbeat(self) -> None:
-        for channel in list(self.channels.values()):
-            channel.heartbeat(HEARTBEAT)
+        self.registry.heartbeat(HEARTBEAT)
 
     async def prune(self) -> int:
         """Apply event retention and forget long-absent members."""
@@ -231,7 +205,7 @@ class SyncHub(Component):
                     keep_seconds=self.settings.event_retention_seconds,
                 )
                 if not total:
-                    await announced.forget_absent(conn, now=now, older_than=PRESENCE_MEMORY)
+                    await ledger.forget_absent(conn, now=now, older_than=PRESENCE_MEMORY)
             total += removed
             if removed < 5000:
                 return total

@@ -1,4 +1,8 @@
-"""Internal tuning of the sync hub (`MECHAMENTAL_SYNC_*`), beyond the documented settings."""
+"""Internal tuning of the sync hub (`MECHAMENTAL_SYNC_*`), beyond the documented settings.
+
+It is `Settings.sync`: read from the environment with the rest of the settings, so an app
+built by `create_app(settings)` behaves as those settings say (tests pass `sync=...`).
+"""
 
 from __future__ import annotations
 
