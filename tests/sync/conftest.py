@@ -35,7 +35,9 @@ T = TypeVar("T")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sync_settings(**kw): Settings overrides for sync tests")
-    config.addinivalue_line("markers", "sync_tuning(**kw): Settings.sync (SyncTuning) for sync tests")
+    config.addinivalue_line(
+        "markers", "sync_tuning(**kw): Settings.sync (SyncTuning) for sync tests"
+    )
 
 
 def redis_reachable(url: str = REDIS_URL) -> bool:
