@@ -16,17 +16,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "src" / "mechamental"
 PACKAGE = "mechamental"
 
-# Cycles being broken in parallel on the `fanout` branch (channel <-> connection, and hub <->
-# session, which with fanout/response.py naming the hub is also sync.fanout <-> sync.hub).
-# The lead deletes both lists after merging it: the test fails while an entry is no cycle.
-ALLOWED_CYCLES: tuple[frozenset[str], ...] = (
-    frozenset({"mechamental.sync.fanout.channel", "mechamental.sync.fanout.connection"}),
-    frozenset({"mechamental.sync.hub", "mechamental.sync.fanout.session"}),
-)
-ALLOWED_PACKAGE_CYCLES: tuple[frozenset[str], ...] = (
-    frozenset({"mechamental.sync.fanout", "mechamental.sync.hub"}),
-)
-
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT.parent).with_suffix("").parts
@@ -115,12 +104,9 @@ def _describe(cycle: Iterable[str], graph: dict[str, set[str]]) -> str:
 
 def _sibling_edges(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     """Each import `a.x.m -> a.y.n` as the edge `a.x -> a.y` between the siblings under `a`."""
-    allowed = {(a, b) for cycle in ALLOWED_CYCLES for a in cycle for b in cycle}
     siblings: dict[str, set[str]] = {}
     for source, targets in graph.items():
         for target in targets:
-            if (source, target) in allowed:
-                continue
             src, dst = source.split("."), target.split(".")
             common = 0
             while common < min(len(src), len(dst)) and src[common] == dst[common]:
@@ -141,7 +127,7 @@ def test_the_graph_is_read() -> None:
 
 def test_no_module_cycles() -> None:
     graph = _graph()
-    cycles = [c for c in _cycles(graph) if frozenset(c) not in ALLOWED_CYCLES]
+    cycles = _cycles(graph)
     report = "\n".join(f"cycle:\n  {_describe(c, graph)}" for c in cycles)
     assert not cycles, report
 
@@ -149,15 +135,6 @@ def test_no_module_cycles() -> None:
 def test_no_package_cycles() -> None:
     graph = _graph()
     siblings = _sibling_edges(graph)
-    cycles = [c for c in _cycles(siblings) if frozenset(c) not in ALLOWED_PACKAGE_CYCLES]
+    cycles = _cycles(siblings)
     report = "\n".join(f"cycle:\n  {_describe(c, siblings)}" for c in cycles)
     assert not cycles, report
-
-
-def test_allowed_cycles_still_exist() -> None:
-    graph = _graph()
-    present = {frozenset(c) for c in _cycles(graph)}
-    present |= {frozenset(c) for c in _cycles(_sibling_edges(graph))}
-    allowed = (*ALLOWED_CYCLES, *ALLOWED_PACKAGE_CYCLES)
-    stale = [sorted(c) for c in allowed if c not in present]
-    assert not stale, f"no longer cycles, delete them from the allowed lists: {stale}"

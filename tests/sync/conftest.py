@@ -22,7 +22,7 @@ import redis
 import uvicorn
 from fastapi import FastAPI
 
-from mechamental.config import Settings
+from mechamental.config import Settings, SyncTuning
 from mechamental.sync.fanout.protocol import SyncHttpToolsProtocol
 from mechamental.sync.hub import SyncHub, hub_of
 from tests.conftest import IN_CI, Tenant, make_settings
@@ -34,7 +34,9 @@ T = TypeVar("T")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sync_settings(**kw): Settings overrides for sync tests")
-    config.addinivalue_line("markers", "sync_tuning(**kw): MECHAMENTAL_SYNC_* for sync tests")
+    config.addinivalue_line(
+        "markers", "sync_tuning(**kw): Settings.sync (SyncTuning) for sync tests"
+    )
 
 
 def redis_reachable(url: str = REDIS_URL) -> bool:
@@ -88,7 +90,6 @@ def settings(
     tmp_path: Path,
     redis_prefix: str | None,
     request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Settings:
     """Settings for the sync tests (markers: sync_settings, sync_tuning)."""
     overrides: dict[str, Any] = {}
@@ -97,13 +98,11 @@ def settings(
         overrides.update(marker.kwargs)
     if redis_prefix is not None:
         overrides.update(redis_url=REDIS_URL, redis_prefix=redis_prefix)
-    tuning = {"sweep_interval_seconds": 0.2}
+    tuning: dict[str, Any] = {"sweep_interval_seconds": 0.2}
     marker = request.node.get_closest_marker("sync_tuning")
     if marker is not None:
         tuning.update(marker.kwargs)
-    for name, value in tuning.items():
-        monkeypatch.setenv(f"MECHAMENTAL_SYNC_{name.upper()}", str(value))
-    return make_settings(database_url, tmp_path, **overrides)
+    return make_settings(database_url, tmp_path, sync=SyncTuning(**tuning), **overrides)
 
 
 @dataclass

@@ -35,7 +35,7 @@ async def test_a_slow_client_is_cut_off_and_others_get_everything(
     mark = (await slow.next()).id
     slow.writer.transport.pause_reading()  # then it stops reading
     await fast.next()
-    channel = server.hub.channels[ws_id]
+    channel = server.hub.registry.channels[ws_id]
     sent = 0
     received = []
     while channel.size == 2:
@@ -65,7 +65,7 @@ async def test_a_slow_client_is_cut_off_and_others_get_everything(
 
 
 async def _sizes(server: Server, ws_id: str) -> int:
-    return server.hub.channels[ws_id].size
+    return server.hub.registry.channels[ws_id].size
 
 
 @pytest.mark.parametrize("bus", ["embedded"], indirect=True)

@@ -1,9 +1,10 @@
 """The sync hub: this process's part of event fan-out and presence (a `Component`).
 
-It owns the channels (one per workspace with open streams here), the publisher that moves
-committed events out of the outbox, the bus to other processes (Redis) and the presence
-service, and runs their background loops: heartbeats, presence sweeps, orphan draining
-and retention pruning. `streaming` holds the per-stream request logic.
+It wires the parts together and runs their background loops: the publisher that moves
+committed events out of the outbox, the bus to other processes (Redis), the presence
+service, and the fan-out (`fanout.registry`: channels, streams and their deadlines;
+`fanout.session`: one stream from request to close, given what it needs from here).
+Loops: heartbeats, stream timeouts, presence sweeps, orphan publishing, retention.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
-from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -26,19 +26,16 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from mechamental.clock import Clock, raise_if_cancelled
-from mechamental.config import Settings
-from mechamental.db import Conn, Database
+from mechamental.config import Settings, SyncTuning
+from mechamental.db import Database
 from mechamental.services import Component, Services
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.events import outbox
 from mechamental.sync.events.bus import LocalBus, RedisBus
 from mechamental.sync.events.frames import HEARTBEAT, Frame, encode
 from mechamental.sync.events.publisher import Publisher
-from mechamental.sync.fanout import session as streaming
-from mechamental.sync.fanout.channel import Channel
-from mechamental.sync.fanout.connection import Stream
-from mechamental.sync.fanout.deadlines import Deadlines
-from mechamental.sync.options import SyncTuning
+from mechamental.sync.fanout.registry import StreamRegistry
+from mechamental.sync.fanout.session import ReadWorkspace, StreamSessions
 from mechamental.sync.presence import ledger
 from mechamental.sync.presence.memory_store import MemoryPresenceStore
 from mechamental.sync.presence.redis_store import RedisPresenceStore
@@ -48,15 +45,6 @@ from mechamental.sync.presence.store import PresenceStore
 log = logging.getLogger("mechamental.sync")
 EXTRAS_KEY = "sync"
 PRESENCE_MEMORY = timedelta(days=1)  # absent members' rows are kept this long
-
-
-class ReadWorkspace(Protocol):
-    """The workspace as the API shows it, or 404 (given by the app: sync does not import
-    `workspaces`, which records events through `sync.events`)."""
-
-    async def __call__(self, conn: Conn, *, org_id: str, workspace_id: str) -> dict[str, Any]:
-        """Read it."""
-        ...
 
 
 def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
@@ -79,21 +67,12 @@ def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
 class SyncHub(Component):
     """Event streams and presence of this process."""
 
-    def __init__(
-        self,
-        services: Services,
-        tuning: SyncTuning | None = None,
-        *,
-        read_workspace: ReadWorkspace,
-    ) -> None:
+    def __init__(self, services: Services, *, read_workspace: ReadWorkspace) -> None:
         self.settings: Settings = services.settings
-        self.read_workspace = read_workspace
         self.db: Database = services.db
-        self.tuning = tuning or SyncTuning()
+        self.tuning: SyncTuning = self.settings.sync
         self.clock = Clock()
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.channels: dict[str, Channel] = {}
-        self.queued: set[Stream] = set()
         self.redis: Redis | None = None
         store: PresenceStore = MemoryPresenceStore()
         self.bus: LocalBus | RedisBus = LocalBus()
@@ -106,12 +85,28 @@ class SyncHub(Component):
         self.presence = PresenceService(
             db=self.db, store=store, clock=self.clock, settings=self.settings, tuning=self.tuning
         )
-        self.publisher = Publisher(
-            db=self.db, bus=self.bus, deliver=self.deliver, tuning=self.tuning
+        self.registry = StreamRegistry(
+            read=self.read_frames,
+            listener=self.presence,
+            ring_size=self.tuning.ring_size,
+            batch_window=self.tuning.batch_window_seconds,
+            queue_limit=self.settings.stream_queue_limit,
         )
-        self.deadlines = Deadlines()
-        self.on_stream_closed = self._stream_closed  # one bound method shared by every stream
-        self.stopping = False
+        self.sessions = StreamSessions(
+            db=self.db,
+            registry=self.registry,
+            read_frames=self.read_frames,
+            read_members=self.presence.members,
+            read_workspace=read_workspace,
+            heartbeat_seconds=self.settings.heartbeat_seconds,
+            retry_ms=self.settings.retry_ms,
+        )
+        self.publisher = Publisher(
+            db=self.db,
+            bus=self.bus,
+            deliver=self.registry.deliver,
+            tuning=self.tuning,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     # Lifecycle.
@@ -130,7 +125,7 @@ class SyncHub(Component):
             self.presence.run_flusher,
             self._every(self.tuning.sweep_interval_seconds, self.presence.sweep, "presence sweep"),
             self._every(self.settings.heartbeat_seconds, self._heartbeat, "heartbeat"),
-            self._every(self.deadlines.resolution, self._expire_streams, "stream timeouts"),
+            self._every(self.registry.deadlines.resolution, self._expire_streams, "timeouts"),
             self._every(self.tuning.prune_interval_seconds, self.prune, "retention"),
         ]
         self._tasks = [asyncio.create_task(loop()) for loop in loops]
@@ -138,23 +133,19 @@ class SyncHub(Component):
 
     async def stop(self) -> None:
         """End every stream now, stop the loops, tell the store our streams are gone."""
-        self.stopping = True
-        for channel in list(self.channels.values()):
-            channel.close_all()
-        for stream in list(self.queued):
-            stream.finish()
+        self.registry.close_all()
         self.db.listeners.remove(outbox.EVENT_RECORDED, self.publisher.on_commit)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=2.0)
+            await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.presence.flush(), timeout=1.0)
         if self.redis is not None:
             await self.redis.aclose()
 
     async def _run_bus(self) -> None:
-        await self.bus.run(self.deliver, self._resync)
+        await self.bus.run(self.registry.deliver, self._resync)
 
     def _every(
         self, seconds: float, work: Callable[[], Awaitable[Any]], name: str
@@ -174,37 +165,9 @@ class SyncHub(Component):
 
         return loop
 
-    # Channels.
-    def channel(self, workspace_id: str, *, org_id: str) -> Channel:
-        """The workspace's channel, created (position unknown) if needed."""
-        channel = self.channels.get(workspace_id)
-        if channel is None:
-            channel = Channel(
-                workspace_id=workspace_id,
-                read=partial(self.read_frames, org_id),
-                ring_size=self.tuning.ring_size,
-                on_empty=lambda: self._drop_channel(workspace_id),
-                max_window=self.tuning.batch_window_seconds,
-            )
-            self.channels[workspace_id] = channel
-        return channel
-
-    def _drop_channel(self, workspace_id: str) -> None:
-        channel = self.channels.get(workspace_id)
-        if channel is not None and not channel.size and not channel.holds:
-            del self.channels[workspace_id]
-
-    def release(self, channel: Channel) -> None:
-        """A stream that held the channel while it was being set up is done with it."""
-        channel.holds -= 1
-        if not channel.size and not channel.holds:
-            self._drop_channel(channel.workspace_id)
-
-    def deliver(self, frame: Frame) -> None:
-        """A committed event's frame, from this process or another."""
-        channel = self.channels.get(frame.workspace_id)
-        if channel is not None:
-            channel.offer(frame)
+    def stream_lifetime(self, timeout: int) -> float:
+        """Seconds a stream asked for with `timeout` stays open (tests scale it down)."""
+        return timeout * self.tuning.timeout_scale
 
     async def read_frames(
         self, org_id: str, workspace_id: str, after: int, upto: int
@@ -218,31 +181,24 @@ class SyncHub(Component):
 
     def _resync(self) -> None:
         """The bus (re)connected: channels read from the log whatever they may have missed."""
-        if self.channels:
+        if self.registry.channels:
             asyncio.get_running_loop().create_task(self.resync())
 
     async def resync(self) -> None:
         """Bring every channel up to the log's head."""
-        ids = list(self.channels)
+        ids = list(self.registry.channels)
         if not ids:
             return
         async with self.db.reader() as conn:
             heads = await eventlog.heads(conn, workspace_ids=ids)
-        for workspace_id, seq in heads.items():
-            channel = self.channels.get(workspace_id)
-            if channel is not None:
-                channel.catch_up(seq)
-
-    def _stream_closed(self, stream: Stream) -> None:
-        streaming.closed(self, stream)
+        self.registry.catch_up(heads.items())
 
     # Loops.
     async def _expire_streams(self) -> None:
-        self.deadlines.expire(asyncio.get_running_loop().time(), streaming.expire)
+        self.registry.expire(asyncio.get_running_loop().time())
 
     async def _heartbeat(self) -> None:
-        for channel in list(self.channels.values()):
-            channel.heartbeat(HEARTBEAT)
+        self.registry.heartbeat(HEARTBEAT)
 
     async def prune(self) -> int:
         """Apply event retention and forget long-absent members."""

@@ -1,19 +1,25 @@
-"""HTTP endpoints of Workspace Sync: the event stream and presence."""
+"""HTTP endpoints of Workspace Sync: the event stream and presence.
+
+Every endpoint takes its caller and workspace through one dependency (`InWorkspace`):
+authenticated, authorized in the org of the path, and the workspace of the path found in
+that org (another org's workspace is 404). No handler looks the workspace up itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from starlette.responses import Response
 
 from mechamental.auth.permissions import Permission
-from mechamental.dependencies import Caller, PresenceWriter, SyncReader, require
+from mechamental.dependencies import Caller, require, require_for_stream
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, ResourceNotFound
 from mechamental.ids import check_workspace_id
 from mechamental.responses import json_response
 from mechamental.sync.events import log as eventlog
-from mechamental.sync.fanout import session as streaming
 from mechamental.sync.fanout.response import EventStreamResponse
 from mechamental.sync.hub import SyncHub, hub_of
 from mechamental.sync.schemas import PresenceList
@@ -47,16 +53,53 @@ ResourceId = Annotated[
     str,
     Query(min_length=1, max_length=200, pattern=NO_NUL, description="ID of resource being viewed"),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class InWorkspace:
+    """An authorized caller and the workspace of the path, found in the caller's org."""
+
+    caller: Caller
+    hub: SyncHub
+    workspace_id: str
+
+    @property
+    def org_id(self) -> str:
+        """The org of the path (the caller's)."""
+        return self.caller.org_id
+
+    @property
+    def user_id(self) -> str:
+        """The calling user."""
+        return self.caller.user_id
+
+
+def in_workspace(
+    authorize: Callable[..., Awaitable[Caller]],
+) -> Callable[..., Awaitable[InWorkspace]]:
+    """A dependency: `authorize`'s caller, and the path's workspace in their org (else 404)."""
+
+    # `org_id` is the path's, which `authorize` has matched against the caller's.
+    async def dependency(
+        org_id: str, workspace_id: str, caller: Caller = Depends(authorize)
+    ) -> InWorkspace:
+        hub = hub_of(caller.services)
+        check_workspace_id(workspace_id)
+        async with hub.db.reader() as conn:
+            found = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
+        if found is None:
+            raise ResourceNotFound("workspace", workspace_id)
+        return InWorkspace(caller, hub, workspace_id)
+
+    return dependency
+
+
+StreamReader = Annotated[
+    InWorkspace, Depends(in_workspace(require_for_stream(Permission.SYNC_READ)))
+]
 # Presence reads take the token from the Authorization header only (unlike the stream).
-PresenceReader = Annotated[Caller, Depends(require(Permission.SYNC_READ))]
-
-
-async def _require_workspace(hub: SyncHub, org_id: str, workspace_id: str) -> None:
-    check_workspace_id(workspace_id)
-    async with hub.db.reader() as conn:
-        found = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
-    if found is None:
-        raise ResourceNotFound("workspace", workspace_id)
+PresenceReader = Annotated[InWorkspace, Depends(in_workspace(require(Permission.SYNC_READ)))]
+PresenceWriter = Annotated[InWorkspace, Depends(in_workspace(require(Permission.PRESENCE_WRITE)))]
 
 
 @router.get(
@@ -66,9 +109,7 @@ async def _require_workspace(hub: SyncHub, org_id: str, workspace_id: str) -> No
     responses=STREAM_DOC,
 )
 async def stream_events(
-    org_id: str,
-    workspace_id: str,
-    caller: SyncReader,
+    scope: StreamReader,
     timeout: Annotated[  # noqa: ASYNC109  (the reference's name for the stream's lifetime)
         int, Query(ge=60, le=7200, description="Stream timeout in seconds")
     ] = 3600,
@@ -82,51 +123,44 @@ async def stream_events(
     ] = None,
 ) -> Response:
     """Live events of the workspace as Server-Sent Events, resumable with Last-Event-ID."""
-    hub = hub_of(caller.services)
-    plan = await streaming.prepare(
-        hub,
-        org_id=org_id,
-        workspace_id=workspace_id,
-        user_id=caller.user_id,
+    sessions = scope.hub.sessions
+    plan = await sessions.prepare(
+        org_id=scope.org_id,
+        workspace_id=scope.workspace_id,
+        user_id=scope.user_id,
         last_event_id=last_event_id_header if last_event_id_header is not None else last_event_id,
-        lifetime=timeout * hub.tuning.timeout_scale,
+        lifetime=scope.hub.stream_lifetime(timeout),
     )
-    return EventStreamResponse(hub, plan)
+    return EventStreamResponse(sessions, plan)
 
 
 @router.post("/presence/join", summary="Announce Presence Join", responses=UNAVAILABLE)
-async def presence_join(org_id: str, workspace_id: str, caller: PresenceWriter) -> Response:
+async def presence_join(scope: PresenceWriter) -> Response:
     """The caller is present (refreshes the presence TTL)."""
-    hub = hub_of(caller.services)
-    await _require_workspace(hub, org_id, workspace_id)
-    await hub.presence.join(org_id=org_id, workspace_id=workspace_id, user_id=caller.user_id)
+    await scope.hub.presence.join(
+        org_id=scope.org_id, workspace_id=scope.workspace_id, user_id=scope.user_id
+    )
     return Response(NULL_BODY, media_type="application/json")
 
 
 @router.post("/presence/leave", summary="Announce Presence Leave", responses=UNAVAILABLE)
-async def presence_leave(org_id: str, workspace_id: str, caller: PresenceWriter) -> Response:
+async def presence_leave(scope: PresenceWriter) -> Response:
     """The caller leaves (a quiet no-op if they were not present)."""
-    hub = hub_of(caller.services)
-    await _require_workspace(hub, org_id, workspace_id)
-    await hub.presence.leave(org_id=org_id, workspace_id=workspace_id, user_id=caller.user_id)
+    await scope.hub.presence.leave(
+        org_id=scope.org_id, workspace_id=scope.workspace_id, user_id=scope.user_id
+    )
     return Response(NULL_BODY, media_type="application/json")
 
 
 @router.post("/presence/viewing", summary="Announce Presence Viewing", responses=UNAVAILABLE)
 async def presence_viewing(
-    org_id: str,
-    workspace_id: str,
-    caller: PresenceWriter,
-    resource_type: ResourceType,
-    resource_id: ResourceId,
+    scope: PresenceWriter, resource_type: ResourceType, resource_id: ResourceId
 ) -> Response:
     """The caller views a resource of the workspace (and is present)."""
-    hub = hub_of(caller.services)
-    await _require_workspace(hub, org_id, workspace_id)
-    await hub.presence.view(
-        org_id=org_id,
-        workspace_id=workspace_id,
-        user_id=caller.user_id,
+    await scope.hub.presence.view(
+        org_id=scope.org_id,
+        workspace_id=scope.workspace_id,
+        user_id=scope.user_id,
         viewing=(resource_type, resource_id),
     )
     return Response(NULL_BODY, media_type="application/json")
@@ -136,9 +170,7 @@ async def presence_viewing(
     "/presence", summary="List Present Members", response_model=PresenceList, responses=UNAVAILABLE
 )
 async def presence_list(
-    org_id: str,
-    workspace_id: str,
-    caller: PresenceReader,
+    scope: PresenceReader,
     resource_type: Annotated[
         str | None, Query(max_length=100, description="Only members viewing this type")
     ] = None,
@@ -147,13 +179,12 @@ async def presence_list(
     ] = None,
 ) -> Response:
     """Who is present (one entry per user, with their open streams and viewed resource)."""
-    hub = hub_of(caller.services)
-    await _require_workspace(hub, org_id, workspace_id)
+    hub = scope.hub
     async with hub.db.reader() as conn:
         members = await hub.presence.list_members(
             conn,
-            org_id=org_id,
-            workspace_id=workspace_id,
+            org_id=scope.org_id,
+            workspace_id=scope.workspace_id,
             resource_type=resource_type,
             resource_id=resource_id,
         )

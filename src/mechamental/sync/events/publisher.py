@@ -16,11 +16,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from mechamental.clock import raise_if_cancelled
+from mechamental.config import SyncTuning
 from mechamental.db import Database
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.events.bus import LocalBus, RedisBus
 from mechamental.sync.events.frames import Event, Frame, encode
-from mechamental.sync.options import SyncTuning
 
 log = logging.getLogger("mechamental.sync.events.publisher")
 

@@ -4,6 +4,7 @@ Frames arrive from the publisher (this process's commits) and the bus (other pro
 possibly twice or out of order: the channel keeps the workspace's order by `seq`, drops
 duplicates, and reads any gap from the event log before going on. Each batch is joined
 and chunk-framed once and written to every up-to-date stream with one `transport.write`.
+The registry owns the channel's life (`holds`, `idle`); the channel owns order and writes.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from mechamental.sync.events.frames import EventType, Frame, chunk
-
-if TYPE_CHECKING:
-    from mechamental.sync.fanout.connection import Stream
+from mechamental.sync.fanout.connection import Stream
 
 log = logging.getLogger("mechamental.sync.fanout.channel")
 DELETED = EventType.WORKSPACE_DELETED
@@ -35,7 +33,6 @@ class Channel:
         workspace_id: str,
         read: ReadFrames,
         ring_size: int,
-        on_empty: Callable[[], None],
         max_window: float = 0.0,
     ) -> None:
         self.workspace_id = workspace_id
@@ -43,10 +40,9 @@ class Channel:
         self.ring: deque[Frame] = deque(maxlen=ring_size)
         self.direct: dict[Stream, Callable[[bytes], None]] = {}
         self.others: set[Stream] = set()
-        self.holds = 0
+        self.holds = 0  # streams being set up: the channel stays while they replay
         self.deleted = False
         self._read = read
-        self._on_empty = on_empty
         self._pending: dict[int, Frame] = {}
         self._target = 0
         self._fetch: asyncio.Task[None] | None = None
@@ -64,6 +60,11 @@ class Channel:
         """Streams attached."""
         return len(self.direct) + len(self.others)
 
+    @property
+    def idle(self) -> bool:
+        """No stream attached or being set up: the registry may drop the channel."""
+        return not self.direct and not self.others and not self.holds
+
     # Ordering.
     def start_at(self, seq: int) -> None:
         """Set the position once it is known (the log was read after frames were awaited)."""
@@ -72,7 +73,7 @@ class Channel:
         self.last_seq = seq
         for old in [s for s in self._pending if s <= seq]:
             del self._pending[old]
-        self._drain()
+        self._advance()
 
     def offer(self, frame: Frame) -> None:
         """A frame of this workspace: emitted in order, buffered, or dropped as a duplicate."""
@@ -80,17 +81,17 @@ class Channel:
             return
         if self.last_seq is not None and frame.seq == self.last_seq + 1 and self._fetch is None:
             self._emit([frame])
-            self._drain()
+            self._advance()
             return
         self._pending[frame.seq] = frame
-        self._drain()
+        self._advance()
 
     def catch_up(self, seq: int) -> None:
         """The log holds events up to `seq`: read whatever this channel has not emitted."""
         self._target = max(self._target, seq)
-        self._drain()
+        self._advance()
 
-    def _drain(self) -> None:
+    def _advance(self) -> None:
         if self.last_seq is None or self._fetch is not None:
             return
         batch: list[Frame] = []
@@ -118,10 +119,10 @@ class Channel:
         except Exception:
             log.exception("reading the event log failed for %s", self.workspace_id)
             self._fetch = None
-            asyncio.get_running_loop().call_later(0.5, self._drain)
+            asyncio.get_running_loop().call_later(0.5, self._advance)
             return
         self._fetch = None
-        self._drain()
+        self._advance()
 
     async def reach(self, seq: int) -> None:
         """Wait until this channel has emitted `seq`."""
@@ -208,7 +209,7 @@ class Channel:
     def add(self, stream: Stream) -> None:
         """Attach a stream that is exactly at `last_seq`."""
         self.flush()  # the stream already has everything up to last_seq
-        stream.channel = self
+        stream.flow = self
         if stream.transport is not None and not stream.paused:
             self.direct[stream] = stream.write
         else:
@@ -218,8 +219,7 @@ class Channel:
         """Detach a stream (closed or dropped)."""
         self.direct.pop(stream, None)
         self.others.discard(stream)
-        if not self.size and not self.holds:
-            self._on_empty()
+        stream.flow = None
 
     def demote(self, stream: Stream) -> None:
         """A direct stream's client is slow: stop writing to it on the fast path."""
@@ -238,11 +238,11 @@ class Channel:
             self.others.discard(stream)
             self.direct[stream] = stream.write
 
-    def close_all(self, final: Callable[[Stream], bytes] | None = None) -> None:
-        """End every stream (after the frames `final` gives each, if any)."""
+    def close_all(self) -> None:
+        """End every stream (after what was emitted) and every wait for a position."""
         self.flush()
         for stream in [*self.direct, *self.others]:
-            stream.finish(final(stream) if final else b"")
+            stream.finish()
         for _, future in self._waiters:
             if not future.done():
                 future.cancel()

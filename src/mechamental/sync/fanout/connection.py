@@ -5,33 +5,39 @@ once for every stream. While the client is slow (the transport paused writing) c
 wait in a short list instead; a stream with more than `limit` waiting is cut off (the
 client resumes with Last-Event-ID). A queued stream is the fallback for servers without
 the transport extension: frames wait for the endpoint's ASGI send loop.
+
+However a stream ends, it calls `on_close` exactly once (the registry's bookkeeping).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from mechamental.sync.events.frames import LAST_CHUNK, chunk
 
-if TYPE_CHECKING:
-    from mechamental.sync.fanout.channel import Channel
+
+class FlowListener(Protocol):
+    """Who writes to a stream on the fast path (its channel), told when the client lags."""
+
+    def demote(self, stream: Stream) -> None:
+        """The client is slow: stop writing to it directly."""
+
+    def promote(self, stream: Stream) -> None:
+        """The client caught up: write to it directly again."""
 
 
 class Stream:
     """An open stream of one user on one workspace."""
 
     __slots__ = (
-        "channel",
         "closed",
-        "deadline",
-        "done",
+        "flow",
         "lifetime",
         "limit",
         "on_close",
         "org_id",
-        "overflowed",
         "paused",
         "pending",
         "transport",
@@ -55,15 +61,12 @@ class Stream:
         self.workspace_id = workspace_id
         self.user_id = user_id
         self.lifetime = lifetime
-        self.deadline = 0.0
-        self.channel: Channel | None = None
+        self.flow: FlowListener | None = None
         self.transport: asyncio.Transport | None = None
         self.write: Callable[[bytes], None] = self._enqueue
         self.paused = False
         self.pending: list[bytes] = []
         self.closed = False
-        self.overflowed = False
-        self.done: asyncio.Future[None] | None = None
         self.writable: asyncio.Event | None = None
         self.on_close = on_close
         self.limit = limit
@@ -76,14 +79,7 @@ class Stream:
 
     def use_queue(self) -> None:
         """Fallback: chunks wait for the endpoint's send loop."""
-        loop = asyncio.get_running_loop()
-        self.done = loop.create_future()
         self.writable = asyncio.Event()
-
-    @property
-    def direct(self) -> bool:
-        """Whether writes go straight to the transport."""
-        return self.transport is not None
 
     # Writing.
     def send(self, frames: bytes) -> None:
@@ -126,11 +122,11 @@ class Stream:
         """The client is not keeping up."""
         if not self.paused and not self.closed:
             self.paused = True
-            if self.channel is not None:
-                self.channel.demote(self)
+            if self.flow is not None:
+                self.flow.demote(self)
 
     def resume_writing(self) -> None:
-        """The client caught up: flush what waited and return to the fast path."""
+        """The client caught up: write what waited and return to the fast path."""
         if not self.paused or self.closed or self.transport is None:
             return
         self.paused = False
@@ -138,8 +134,8 @@ class Stream:
             data = b"".join(self.pending)
             self.pending = []
             self.transport.write(data)
-        if not self.paused and self.channel is not None:
-            self.channel.promote(self)
+        if not self.paused and self.flow is not None:
+            self.flow.promote(self)
         if self.writable is not None:
             self.writable.set()
 
@@ -154,7 +150,6 @@ class Stream:
     # Endings.
     def overflow(self) -> None:
         """Too far behind: drop the connection; the client resumes from its last id."""
-        self.overflowed = True
         self.pending = []
         if self.transport is not None:
             self.transport.abort()
@@ -188,6 +183,4 @@ class Stream:
         self.closed = True
         if self.writable is not None:
             self.writable.set()
-        if self.done is not None and not self.done.done():
-            self.done.set_result(None)
         self.on_close(self)

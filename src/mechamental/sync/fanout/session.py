@@ -4,7 +4,9 @@
 a consistent snapshot (workspace, presence and the log position they belong to) and
 decides where the stream starts. `serve` runs as the response: it sends the headers,
 takes the connection over (or falls back to ASGI sends), writes the opening frames,
-replays what the client missed and attaches the stream to its channel.
+replays what the client missed and hands the stream to the registry's live fan-out.
+What a session needs from the rest of the process (the database, the presence snapshot,
+the registry) it is given explicitly by the hub, as a `StreamSessions`.
 """
 
 from __future__ import annotations
@@ -12,23 +14,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 
+from mechamental.db import Conn, Database
 from mechamental.errors import ResourceNotFound
 from mechamental.sync.events import log as eventlog
-from mechamental.sync.events.frames import Event, EventType, encode, parse_event_id, retry_hint
+from mechamental.sync.events.frames import EventType, parse_event_id, retry_hint
 from mechamental.sync.fanout.channel import Channel
 from mechamental.sync.fanout.connection import Stream
 from mechamental.sync.fanout.protocol import EXTENSION
-from mechamental.types import utcnow
+from mechamental.sync.fanout.registry import ReadOrgFrames, StreamRegistry, synthetic
 
-if TYPE_CHECKING:
-    from mechamental.sync.hub import SyncHub
-
-log = logging.getLogger("mechamental.sync.fanout.connection")
+log = logging.getLogger("mechamental.sync.fanout.session")
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -37,11 +38,30 @@ HEADERS = [
 REPLAY_WAIT_SECONDS = 15.0
 
 
+class ReadMembers(Protocol):
+    """The presence snapshot of a workspace, read on `conn`."""
+
+    def __call__(
+        self, conn: Conn, *, org_id: str, workspace_id: str
+    ) -> Awaitable[list[dict[str, Any]]]:
+        """Members as `sync.connected` lists them."""
+        ...
+
+
+class ReadWorkspace(Protocol):
+    """The workspace as the API shows it, or 404 (given by the app: sync does not import
+    `workspaces`, which records events through `sync.events`)."""
+
+    def __call__(self, conn: Conn, *, org_id: str, workspace_id: str) -> Awaitable[dict[str, Any]]:
+        """Read it."""
+        ...
+
+
 @dataclass(slots=True)
 class StreamPlan:
     """Where a new stream starts and what it says first."""
 
-    channel: Channel
+    channel: Channel  # held (see `StreamRegistry.hold`) until `serve` releases it
     org_id: str
     workspace_id: str
     user_id: str
@@ -50,176 +70,143 @@ class StreamPlan:
     lifetime: float  # seconds until sync.timeout
 
 
-def synthetic(
-    org_id: str, workspace_id: str, seq: int, type_: EventType, data: dict[str, Any]
-) -> bytes:
-    """A frame of an event that is not in the log (its id is the position it belongs to)."""
-    event = Event(org_id, workspace_id, seq, type_, None, utcnow(), data)
-    return encode(event).data
+@dataclass(frozen=True, slots=True)
+class StreamSessions:
+    """Opens and serves event streams with what the hub gives it."""
 
+    db: Database
+    registry: StreamRegistry
+    read_frames: ReadOrgFrames
+    read_members: ReadMembers
+    read_workspace: ReadWorkspace
+    heartbeat_seconds: float
+    retry_ms: int
 
-async def _snapshot(
-    hub: SyncHub, org_id: str, workspace_id: str
-) -> tuple[int, dict[str, Any], list[dict[str, Any]], int | None]:
-    """Position, workspace, members and oldest retained event, all as of one position."""
-    async with hub.db.reader() as conn:
-        for _ in range(10):
-            before = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
-            if before is None:
-                break
-            workspace = await hub.read_workspace(conn, org_id=org_id, workspace_id=workspace_id)
-            members = await hub.presence.members(conn, org_id=org_id, workspace_id=workspace_id)
-            oldest = await eventlog.oldest_retained(conn, org_id=org_id, workspace_id=workspace_id)
-            after = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
-            if after == before:  # nothing committed in between: one consistent state
-                return before, workspace, members, oldest
-    raise ResourceNotFound("workspace", workspace_id)
-
-
-async def prepare(
-    hub: SyncHub,
-    *,
-    org_id: str,
-    workspace_id: str,
-    user_id: str,
-    last_event_id: str | None,
-    lifetime: float,
-) -> StreamPlan:
-    """Read the snapshot and decide between a fresh start, a resume and a reset."""
-    if "\x00" in workspace_id:  # no id holds NUL, and PostgreSQL refuses to compare one
+    async def _snapshot(
+        self, org_id: str, workspace_id: str
+    ) -> tuple[int, dict[str, Any], list[dict[str, Any]], int | None]:
+        """Position, workspace, members and oldest retained event, all as of one position."""
+        async with self.db.reader() as conn:
+            for _ in range(10):
+                before = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
+                if before is None:
+                    break
+                workspace = await self.read_workspace(
+                    conn, org_id=org_id, workspace_id=workspace_id
+                )
+                members = await self.read_members(conn, org_id=org_id, workspace_id=workspace_id)
+                oldest = await eventlog.oldest_retained(
+                    conn, org_id=org_id, workspace_id=workspace_id
+                )
+                after = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
+                if after == before:  # nothing committed in between: one consistent state
+                    return before, workspace, members, oldest
         raise ResourceNotFound("workspace", workspace_id)
-    channel = hub.channel(workspace_id, org_id=org_id)
-    channel.holds += 1  # frames arriving from now on are kept until the position is known
-    try:
-        head, workspace, members, oldest = await _snapshot(hub, org_id, workspace_id)
-    except BaseException:
-        hub.release(channel)
-        raise
-    channel.start_at(head)
-    requested = parse_event_id(workspace_id, last_event_id)
-    reason: str | None = None
-    if last_event_id is not None:
-        if requested is None or requested > head:
-            reason = "unknown_event_id"
-        elif requested < head and (oldest is None or requested + 1 < oldest):
-            reason = "history_expired"
-    resumed = last_event_id is not None and reason is None
-    start = requested if resumed and requested is not None else head
-    connected = {
-        "workspace": workspace,
-        "presence": {"members": members},
-        "resumed": resumed,
-        "heartbeat_seconds": hub.settings.heartbeat_seconds,
-    }
-    opening = retry_hint(hub.settings.retry_ms) + synthetic(
-        org_id, workspace_id, start, EventType.SYNC_CONNECTED, connected
-    )
-    if reason is not None:
-        reset = {"reason": reason, "last_event_id": last_event_id}
-        opening += synthetic(org_id, workspace_id, head, EventType.SYNC_RESET, reset)
-    return StreamPlan(channel, org_id, workspace_id, user_id, start, opening, lifetime)
 
-
-async def serve(hub: SyncHub, plan: StreamPlan, scope: Scope, receive: Receive, send: Send) -> None:
-    """The response: headers, opening frames, replay, then live until the stream ends."""
-    channel = plan.channel
-    stream = Stream(
-        org_id=plan.org_id,
-        workspace_id=plan.workspace_id,
-        user_id=plan.user_id,
-        limit=hub.settings.stream_queue_limit,
-        lifetime=plan.lifetime,
-        on_close=hub.on_stream_closed,
-    )
-    try:
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        port = scope.get("extensions", {}).get(EXTENSION)
-        transport = port.take_over(stream) if port is not None else None
-        if transport is not None:
-            stream.use_transport(transport)
-        else:
-            stream.use_queue()
-            hub.queued.add(stream)
-        hub.presence.stream_opened(
-            org_id=plan.org_id, workspace_id=plan.workspace_id, user_id=plan.user_id
+    async def prepare(
+        self,
+        *,
+        org_id: str,
+        workspace_id: str,
+        user_id: str,
+        last_event_id: str | None,
+        lifetime: float,
+    ) -> StreamPlan:
+        """Read the snapshot and decide between a fresh start, a resume and a reset."""
+        channel = self.registry.hold(workspace_id, org_id=org_id)
+        try:
+            head, workspace, members, oldest = await self._snapshot(org_id, workspace_id)
+        except BaseException:
+            self.registry.release(channel)
+            raise
+        channel.start_at(head)
+        requested = parse_event_id(workspace_id, last_event_id)
+        reason: str | None = None
+        if last_event_id is not None:
+            if requested is None or requested > head:
+                reason = "unknown_event_id"
+            elif requested < head and (oldest is None or requested + 1 < oldest):
+                reason = "history_expired"
+        resumed = last_event_id is not None and reason is None
+        start = requested if resumed and requested is not None else head
+        connected = {
+            "workspace": workspace,
+            "presence": {"members": members},
+            "resumed": resumed,
+            "heartbeat_seconds": self.heartbeat_seconds,
+        }
+        opening = retry_hint(self.retry_ms) + synthetic(
+            org_id, workspace_id, start, EventType.SYNC_CONNECTED, connected
         )
-        stream.send(plan.opening)
-        plan.opening = b""
-        if hub.stopping:
-            stream.finish()
-        elif await _attach_safely(hub, channel, stream, plan.start):
-            hub.deadlines.add(stream, asyncio.get_running_loop().time() + plan.lifetime)
-    finally:
-        hub.release(channel)
-    if stream.transport is None:
-        await _pump(stream, receive, send)
+        if reason is not None:
+            reset = {"reason": reason, "last_event_id": last_event_id}
+            opening += synthetic(org_id, workspace_id, head, EventType.SYNC_RESET, reset)
+        return StreamPlan(channel, org_id, workspace_id, user_id, start, opening, lifetime)
 
-
-async def _attach_safely(hub: SyncHub, channel: Channel, stream: Stream, pos: int) -> bool:
-    try:
-        return await _attach(hub, channel, stream, pos)
-    except Exception:
-        log.exception("replay failed for %s; closing the stream", channel.workspace_id)
-        stream.finish()
-        return False
-
-
-async def _attach(hub: SyncHub, channel: Channel, stream: Stream, pos: int) -> bool:
-    """Replay events after `pos`, then join the channel's live fan-out."""
-    while not stream.closed:
-        last = channel.last_seq
-        assert last is not None
-        if pos > last:
-            try:
-                await asyncio.wait_for(channel.reach(pos), REPLAY_WAIT_SECONDS)
-            except (TimeoutError, asyncio.CancelledError):
+    async def serve(self, plan: StreamPlan, scope: Scope, receive: Receive, send: Send) -> None:
+        """The response: headers, opening frames, replay, then live until the stream ends."""
+        registry = self.registry
+        channel = plan.channel
+        stream = registry.new_stream(
+            org_id=plan.org_id,
+            workspace_id=plan.workspace_id,
+            user_id=plan.user_id,
+            lifetime=plan.lifetime,
+        )
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            port = scope.get("extensions", {}).get(EXTENSION)
+            registry.opened(stream, port.take_over(stream) if port is not None else None)
+            stream.send(plan.opening)
+            plan.opening = b""
+            if registry.stopping:
                 stream.finish()
-                return False
-            continue
-        if pos == last:
-            if channel.deleted:  # the replay ended with workspace.deleted
-                stream.finish()
-                return False
-            channel.add(stream)
-            return True
-        ring = channel.ring
-        if ring and ring[0].seq <= pos + 1:
-            stream.send(b"".join(f.data for f in ring if f.seq > pos))
-            pos = ring[-1].seq
-            continue
-        frames = await hub.read_frames(stream.org_id, channel.workspace_id, pos, last)
-        if not frames or frames[0].seq != pos + 1:  # pruned meanwhile: the client resumes
+            elif await self._replay_safely(channel, stream, plan.start):
+                registry.go_live(channel, stream)
+        finally:
+            registry.release(channel)
+        if stream.transport is None:
+            await _pump(stream, receive, send)
+
+    async def _replay_safely(self, channel: Channel, stream: Stream, pos: int) -> bool:
+        try:
+            return await self._replay(channel, stream, pos)
+        except Exception:
+            log.exception("replay failed for %s; closing the stream", channel.workspace_id)
             stream.finish()
             return False
-        stream.send(b"".join(f.data for f in frames))
-        pos = frames[-1].seq
-        if stream.paused:
-            await stream.wait_writable()
-    return False
 
-
-def expire(stream: Stream) -> None:
-    """The stream's time is up: say so (with the position to resume from) and close."""
-    channel = stream.channel
-    if channel is None or channel.last_seq is None:
-        stream.finish()
-        return
-    channel.flush()  # the stream gets everything up to the position it resumes from
-    data = {"timeout_seconds": stream.lifetime, "reconnect": True}
-    frame = synthetic(
-        stream.org_id, stream.workspace_id, channel.last_seq, EventType.SYNC_TIMEOUT, data
-    )
-    stream.finish(frame)
-
-
-def closed(hub: SyncHub, stream: Stream) -> None:
-    """A stream ended (any way): detach it and tell presence."""
-    channel = stream.channel
-    if channel is not None:
-        channel.remove(stream)
-        stream.channel = None
-    hub.queued.discard(stream)
-    hub.presence.stream_closed(workspace_id=stream.workspace_id, user_id=stream.user_id)
+    async def _replay(self, channel: Channel, stream: Stream, pos: int) -> bool:
+        """Send the events after `pos`; True once the stream is at the channel's position."""
+        while not stream.closed:
+            last = channel.last_seq
+            assert last is not None
+            if pos > last:
+                try:
+                    await asyncio.wait_for(channel.reach(pos), REPLAY_WAIT_SECONDS)
+                except (TimeoutError, asyncio.CancelledError):
+                    stream.finish()
+                    return False
+                continue
+            if pos == last:
+                if channel.deleted:  # the replay ended with workspace.deleted
+                    stream.finish()
+                    return False
+                return True
+            ring = channel.ring
+            if ring and ring[0].seq <= pos + 1:
+                stream.send(b"".join(f.data for f in ring if f.seq > pos))
+                pos = ring[-1].seq
+                continue
+            frames = await self.read_frames(stream.org_id, channel.workspace_id, pos, last)
+            if not frames or frames[0].seq != pos + 1:  # pruned meanwhile: the client resumes
+                stream.finish()
+                return False
+            stream.send(b"".join(f.data for f in frames))
+            pos = frames[-1].seq
+            if stream.paused:
+                await stream.wait_writable()
+        return False
 
 
 async def _pump(stream: Stream, receive: Receive, send: Send) -> None:

@@ -22,10 +22,9 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from mechamental.clock import Clock, raise_if_cancelled
-from mechamental.config import Settings
+from mechamental.config import Settings, SyncTuning
 from mechamental.db import Conn, Database
 from mechamental.errors import ServiceUnavailable
-from mechamental.sync.options import SyncTuning
 from mechamental.sync.presence import ledger
 from mechamental.sync.presence.store import Desired, Key, PresenceStore, Viewing
 

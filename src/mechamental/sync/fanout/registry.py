@@ -1,0 +1,174 @@
+"""This process's open streams: their channels, the queued (ASGI fallback) ones, deadlines.
+
+The registry owns every per-stream entry the process keeps, so that a stream's end is
+handled in one place, whichever way it ends (the client went away, it fell too far behind,
+its time is up, the workspace was deleted, the server stops): the stream calls `closed`
+once, which detaches it from its channel, drops a channel nobody uses, forgets its queue
+slot and deadline, and tells the listener (presence, wired in by the hub). After that the
+process holds nothing of the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from typing import Any, Protocol
+
+from mechamental.sync.events.frames import Event, EventType, Frame, encode
+from mechamental.sync.fanout.channel import Channel
+from mechamental.sync.fanout.connection import Stream
+from mechamental.sync.fanout.deadlines import Deadlines
+from mechamental.types import utcnow
+
+# Events `after < seq <= upto` of (org, workspace) from the log, encoded.
+ReadOrgFrames = Callable[[str, str, int, int], Awaitable[list[Frame]]]
+
+
+class StreamListener(Protocol):
+    """Told when a stream opens and closes (presence counts a user's connections)."""
+
+    def stream_opened(self, *, org_id: str, workspace_id: str, user_id: str) -> None:
+        """A stream of the user started (after its response headers went out)."""
+
+    def stream_closed(self, *, workspace_id: str, user_id: str) -> None:
+        """That stream ended, whichever way."""
+
+
+def synthetic(
+    org_id: str, workspace_id: str, seq: int, type_: EventType, data: dict[str, Any]
+) -> bytes:
+    """A frame of an event that is not in the log (its id is the position it belongs to)."""
+    event = Event(org_id, workspace_id, seq, type_, None, utcnow(), data)
+    return encode(event).data
+
+
+class StreamRegistry:
+    """Channels by workspace, queued streams and stream deadlines of this process."""
+
+    def __init__(
+        self,
+        *,
+        read: ReadOrgFrames,
+        listener: StreamListener,
+        ring_size: int,
+        batch_window: float,
+        queue_limit: int,
+    ) -> None:
+        self.channels: dict[str, Channel] = {}
+        self.queued: set[Stream] = set()
+        self.deadlines: Deadlines[Stream] = Deadlines()
+        self.stopping = False
+        self._read = read
+        self._listener = listener
+        self._ring_size = ring_size
+        self._batch_window = batch_window
+        self._queue_limit = queue_limit
+
+    # Channels.
+    def hold(self, workspace_id: str, *, org_id: str) -> Channel:
+        """The workspace's channel (created, position unknown, if needed), kept until `release`."""
+        channel = self.channels.get(workspace_id)
+        if channel is None:
+            channel = Channel(
+                workspace_id=workspace_id,
+                read=partial(self._read, org_id),
+                ring_size=self._ring_size,
+                max_window=self._batch_window,
+            )
+            self.channels[workspace_id] = channel
+        channel.holds += 1  # frames arriving from now on are kept until the position is known
+        return channel
+
+    def release(self, channel: Channel) -> None:
+        """A stream being set up is done with the channel (attached or not)."""
+        channel.holds -= 1
+        self._drop_if_idle(channel)
+
+    def _drop_if_idle(self, channel: Channel) -> None:
+        if channel.idle and self.channels.get(channel.workspace_id) is channel:
+            del self.channels[channel.workspace_id]
+
+    def deliver(self, frame: Frame) -> None:
+        """A committed event's frame, from this process or another."""
+        channel = self.channels.get(frame.workspace_id)
+        if channel is not None:
+            channel.offer(frame)
+
+    def catch_up(self, heads: Iterable[tuple[str, int]]) -> None:
+        """The log holds events up to these positions: channels read what they missed."""
+        for workspace_id, seq in heads:
+            channel = self.channels.get(workspace_id)
+            if channel is not None:
+                channel.catch_up(seq)
+
+    def heartbeat(self, plain: bytes) -> None:
+        """A comment to every stream."""
+        for channel in list(self.channels.values()):
+            channel.heartbeat(plain)
+
+    # Streams.
+    def new_stream(
+        self, *, org_id: str, workspace_id: str, user_id: str, lifetime: float
+    ) -> Stream:
+        """A stream, not yet open (nothing is kept of it until `opened`)."""
+        return Stream(
+            org_id=org_id,
+            workspace_id=workspace_id,
+            user_id=user_id,
+            limit=self._queue_limit,
+            lifetime=lifetime,
+            on_close=self._closed,
+        )
+
+    def opened(self, stream: Stream, transport: asyncio.Transport | None) -> None:
+        """The response started: write to `transport`, or queue for ASGI sends without one."""
+        if transport is not None:
+            stream.use_transport(transport)
+        else:
+            stream.use_queue()
+            self.queued.add(stream)
+        self._listener.stream_opened(
+            org_id=stream.org_id, workspace_id=stream.workspace_id, user_id=stream.user_id
+        )
+
+    def go_live(self, channel: Channel, stream: Stream) -> None:
+        """The stream has every event up to the channel's position: attach it, start its clock."""
+        channel.add(stream)
+        self.deadlines.add(stream, asyncio.get_running_loop().time() + stream.lifetime)
+
+    def _closed(self, stream: Stream) -> None:
+        """A stream ended (any way): forget it everywhere, tell the listener."""
+        channel = self.channels.get(stream.workspace_id)
+        if channel is not None:
+            channel.remove(stream)
+            self._drop_if_idle(channel)
+        self.queued.discard(stream)
+        self.deadlines.discard(stream)
+        self._listener.stream_closed(workspace_id=stream.workspace_id, user_id=stream.user_id)
+
+    def expire(self, now: float) -> int:
+        """End the streams whose time is up (`sync.timeout`, then close)."""
+        return self.deadlines.expire(now, self._time_out)
+
+    def _time_out(self, stream: Stream) -> None:
+        # Say so, with the position to resume from, then close.
+        channel = self.channels.get(stream.workspace_id)
+        if channel is None or channel.last_seq is None:
+            stream.finish()
+            return
+        channel.flush()  # the stream gets everything up to the position it resumes from
+        data = {"timeout_seconds": stream.lifetime, "reconnect": True}
+        stream.finish(
+            synthetic(
+                stream.org_id, stream.workspace_id, channel.last_seq, EventType.SYNC_TIMEOUT, data
+            )
+        )
+
+    def close_all(self) -> None:
+        """The server is stopping: end every stream now (and any that opens from now on)."""
+        self.stopping = True
+        for channel in list(self.channels.values()):
+            channel.close_all()
+        for stream in list(self.queued):
+            stream.finish()
