@@ -10,13 +10,13 @@ from starlette.responses import Response
 from mechamental.auth.dependencies import Caller, PresenceWriter, SyncReader, require
 from mechamental.auth.permissions import Permission
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, ResourceNotFound
+from mechamental.params import NO_NUL, WorkspaceId
 from mechamental.responses import json_response
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.fanout import session as streaming
 from mechamental.sync.fanout.response import EventStreamResponse
 from mechamental.sync.hub import SyncHub, hub_of
 from mechamental.sync.schemas import PresenceList
-from mechamental.workspaces.service import check_workspace_id
 
 router = APIRouter(
     prefix="/v1/orgs/{org_id}/workspaces/{workspace_id}/sync",
@@ -28,15 +28,33 @@ NULL_BODY = b"null"
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "The shared presence store (Redis) is unreachable"}
 }
+# For text/event-stream, OpenAPI 3.1 tools read `schema` as one event as an SSE parser
+# delivers it (OpenAPI 3.2 calls this `itemSchema`), not as the body.
+STREAM_EVENT = {
+    "type": "object",
+    "required": ["event", "id", "data"],
+    "properties": {
+        "event": {"type": "string", "description": "The event type, e.g. `workspace.updated`"},
+        "id": {"type": "string", "description": "The resume point, for Last-Event-ID"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "One line of JSON: `{id, type, org_id, workspace_id, actor_id, "
+            "occurred_at, data}`",
+        },
+        "retry": {"type": "integer", "description": "Reconnection delay hint (ms)"},
+    },
+}
 STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `retry:`, then `sync.connected`, then the "
         "workspace's events (`id:`, `event:`, one-line JSON `data:`), heartbeat comments, and "
         "`sync.timeout` after `timeout` seconds.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": STREAM_EVENT}},
     }
 }
-NO_NUL = r"^[^\x00]+$"
+# Both spellings of the resume point have the same cap (an event id is under 64 characters).
+EVENT_ID_MAX = 64
 ResourceType = Annotated[
     str,
     Query(
@@ -52,7 +70,6 @@ PresenceReader = Annotated[Caller, Depends(require(Permission.SYNC_READ))]
 
 
 async def _require_workspace(hub: SyncHub, org_id: str, workspace_id: str) -> None:
-    check_workspace_id(workspace_id)
     async with hub.db.reader() as conn:
         found = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
     if found is None:
@@ -67,18 +84,24 @@ async def _require_workspace(hub: SyncHub, org_id: str, workspace_id: str) -> No
 )
 async def stream_events(
     org_id: str,
-    workspace_id: str,
+    workspace_id: WorkspaceId,
     caller: SyncReader,
     timeout: Annotated[  # noqa: ASYNC109  (the reference's name for the stream's lifetime)
         int, Query(ge=60, le=7200, description="Stream timeout in seconds")
     ] = 3600,
     last_event_id: Annotated[
         str | None,
-        Query(max_length=64, description="Resume after this event id (like Last-Event-ID)"),
+        Query(
+            max_length=EVENT_ID_MAX, description="Resume after this event id (like Last-Event-ID)"
+        ),
     ] = None,
     last_event_id_header: Annotated[
         str | None,
-        Header(alias="last-event-id", description="Resume after this event id (EventSource)"),
+        Header(
+            alias="last-event-id",
+            max_length=EVENT_ID_MAX,
+            description="Resume after this event id (EventSource)",
+        ),
     ] = None,
 ) -> Response:
     """Live events of the workspace as Server-Sent Events, resumable with Last-Event-ID."""
@@ -95,7 +118,7 @@ async def stream_events(
 
 
 @router.post("/presence/join", summary="Announce Presence Join", responses=UNAVAILABLE)
-async def presence_join(org_id: str, workspace_id: str, caller: PresenceWriter) -> Response:
+async def presence_join(org_id: str, workspace_id: WorkspaceId, caller: PresenceWriter) -> Response:
     """The caller is present (refreshes the presence TTL)."""
     hub = hub_of(caller.services)
     await _require_workspace(hub, org_id, workspace_id)
@@ -104,7 +127,9 @@ async def presence_join(org_id: str, workspace_id: str, caller: PresenceWriter) 
 
 
 @router.post("/presence/leave", summary="Announce Presence Leave", responses=UNAVAILABLE)
-async def presence_leave(org_id: str, workspace_id: str, caller: PresenceWriter) -> Response:
+async def presence_leave(
+    org_id: str, workspace_id: WorkspaceId, caller: PresenceWriter
+) -> Response:
     """The caller leaves (a quiet no-op if they were not present)."""
     hub = hub_of(caller.services)
     await _require_workspace(hub, org_id, workspace_id)
@@ -115,7 +140,7 @@ async def presence_leave(org_id: str, workspace_id: str, caller: PresenceWriter)
 @router.post("/presence/viewing", summary="Announce Presence Viewing", responses=UNAVAILABLE)
 async def presence_viewing(
     org_id: str,
-    workspace_id: str,
+    workspace_id: WorkspaceId,
     caller: PresenceWriter,
     resource_type: ResourceType,
     resource_id: ResourceId,
@@ -135,7 +160,7 @@ async def presence_viewing(
 @router.get("/presence", summary="List Present Members", response_model=PresenceList)
 async def presence_list(
     org_id: str,
-    workspace_id: str,
+    workspace_id: WorkspaceId,
     caller: PresenceReader,
     resource_type: Annotated[
         str | None, Query(max_length=100, description="Only members viewing this type")

@@ -16,7 +16,7 @@ from mechamental.auth.dependencies import (
 )
 from mechamental.db import Conn
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, validation_error
-from mechamental.params import query_model
+from mechamental.params import JSONBodyRoute, WorkspaceId, query_model
 from mechamental.responses import dumps, json_response
 from mechamental.types import parse_timestamp
 from mechamental.workspaces import idempotency, service
@@ -31,9 +31,14 @@ from mechamental.workspaces.schemas import (
 )
 
 router = APIRouter(
-    prefix="/v1/orgs/{org_id}/workspaces", tags=["Workspaces"], responses=ERROR_RESPONSES
+    prefix="/v1/orgs/{org_id}/workspaces",
+    tags=["Workspaces"],
+    responses=ERROR_RESPONSES,
+    route_class=JSONBodyRoute,
 )
 
+# Printable ASCII; HTTP strips a header value's outer spaces, so none can be sent there.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
 IfMatch = Annotated[
     str | None, Header(description="ETag from a previous read; 412 if the workspace changed")
 ]
@@ -101,7 +106,14 @@ async def create_workspace(
     body: WorkspaceCreate,
     caller: WorkspaceCreator,
     idempotency_key: Annotated[
-        str | None, Header(description="Same key and body within 24 h replays the first answer")
+        str | None,
+        Header(
+            min_length=1,
+            max_length=255,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="1-255 printable ASCII characters; the same key and body within 24 h "
+            "replays the first answer, the same key with another body is 422",
+        ),
     ] = None,
 ) -> Response:
     """Create a workspace; its bucket is provisioned in the background (`pending`)."""
@@ -158,7 +170,9 @@ _IF_NONE_MATCH_DOC = {
     openapi_extra=_IF_NONE_MATCH_DOC,
     responses={304: {"description": "Not modified (If-None-Match matched)"}},
 )
-async def get_workspace(workspace_id: str, caller: WorkspaceReader, request: Request) -> Response:
+async def get_workspace(
+    workspace_id: WorkspaceId, caller: WorkspaceReader, request: Request
+) -> Response:
     """One workspace, with its ETag."""
     async with caller.services.db.reader() as conn:
         row = await service.get_workspace(conn, org_id=caller.org_id, workspace_id=workspace_id)
@@ -180,7 +194,7 @@ async def get_workspace(workspace_id: str, caller: WorkspaceReader, request: Req
     responses={**PRECONDITION, **TOO_LARGE},
 )
 async def update_workspace(
-    workspace_id: str,
+    workspace_id: WorkspaceId,
     caller: WorkspaceUpdater,
     body: Annotated[WorkspaceUpdate, Body()],
     if_match: IfMatch = None,
@@ -206,7 +220,7 @@ async def update_workspace(
     responses=PRECONDITION,
 )
 async def delete_workspace(
-    workspace_id: str,
+    workspace_id: WorkspaceId,
     caller: WorkspaceDeleter,
     if_match: IfMatch = None,
 ) -> Response:

@@ -208,16 +208,8 @@ _ORG_COUNT = FastQuery(
 )
 
 
-def check_workspace_id(workspace_id: str) -> None:
-    """404 for an id no workspace can have, without a query."""
-    # No id contains NUL, and PostgreSQL would refuse to compare one: 404 without a query.
-    if "\x00" in workspace_id:
-        raise ResourceNotFound("workspace", workspace_id)
-
-
 async def get_workspace(conn: Conn, *, org_id: str, workspace_id: str) -> Row:
-    """The workspace `workspace_id` of `org_id`, or 404."""
-    check_workspace_id(workspace_id)
+    """The workspace `workspace_id` of `org_id`, or 404 (the id is a `params.WorkspaceId`)."""
     rows = await conn.fetch(_GET_FAST, {"workspace_id": workspace_id, "org_id": org_id})
     if not rows:
         raise ResourceNotFound("workspace", workspace_id)
@@ -289,7 +281,6 @@ _LOCK = _GET.where(_BY_ID).with_for_update()
 
 async def _lock_current(conn: Conn, *, org_id: str, workspace_id: str, if_match: str | None) -> Row:
     """The workspace row, locked for this transaction; 404 if absent, 412 if If-Match fails."""
-    check_workspace_id(workspace_id)
     params = {"workspace_id": workspace_id, "org_id": org_id}
     current = (await conn.execute(_LOCK, params)).mappings().first()
     if current is None:

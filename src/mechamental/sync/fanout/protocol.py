@@ -30,6 +30,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from mechamental import edge
 
 EXTENSION = "mechamental.transport"
+# How a stream is written, recorded in its scope and its request log line: "direct"
+# (taken over) or "asgi" (the fallback); under `serve` it must be "direct".
+STREAM_WRITE_KEY = "mechamental.stream_write"
 
 
 class _NoFlow:

@@ -22,7 +22,7 @@ from mechamental.sync.events import log as eventlog
 from mechamental.sync.events.frames import Event, encode, parse_event_id, retry_hint
 from mechamental.sync.fanout.channel import Channel
 from mechamental.sync.fanout.connection import Stream
-from mechamental.sync.fanout.protocol import EXTENSION
+from mechamental.sync.fanout.protocol import EXTENSION, STREAM_WRITE_KEY
 from mechamental.types import utcnow
 from mechamental.workspaces import service as workspaces
 
@@ -85,8 +85,6 @@ async def prepare(
     lifetime: float,
 ) -> StreamPlan:
     """Read the snapshot and decide between a fresh start, a resume and a reset."""
-    if "\x00" in workspace_id:  # no id holds NUL, and PostgreSQL refuses to compare one
-        raise ResourceNotFound("workspace", workspace_id)
     channel = hub.channel(workspace_id)
     channel.holds += 1  # frames arriving from now on are kept until the position is known
     try:
@@ -134,6 +132,7 @@ async def serve(hub: SyncHub, plan: StreamPlan, scope: Scope, receive: Receive, 
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         port = scope.get("extensions", {}).get(EXTENSION)
         transport = port.take_over(stream) if port is not None else None
+        scope[STREAM_WRITE_KEY] = "asgi" if transport is None else "direct"
         if transport is not None:
             stream.use_transport(transport)
         else:
