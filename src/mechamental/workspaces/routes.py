@@ -57,6 +57,14 @@ def _org_must_match(org_id: str, given: str | None, loc: list[str | int]) -> Non
         )
 
 
+def _check_region(region: str, allowed: tuple[str, ...]) -> None:
+    # The allowed regions are settings, so the check is here (and the document lists them).
+    if region not in allowed:
+        raise validation_error(
+            ["body", "region"], "Region must be one of the allowed regions", region, "value_error"
+        )
+
+
 _list_params, _LIST_PARAMS_DOC = query_model(ListParams)
 ListQuery = Annotated[ListParams, Depends(_list_params)]
 
@@ -120,10 +128,7 @@ async def create_workspace(
     org_id, settings = caller.org_id, caller.services.settings
     _org_must_match(org_id, body.organization_id, ["body", "organization_id"])
     region = body.region if body.region is not None else settings.default_region
-    if region not in settings.allowed_regions:
-        raise validation_error(
-            ["body", "region"], "Region must be one of the allowed regions", region, "value_error"
-        )
+    _check_region(region, settings.allowed_regions)
     values = body.model_dump(exclude={"organization_id", "region"})
 
     async def create(conn: Conn) -> idempotency.StoredResponse:
@@ -201,6 +206,8 @@ async def update_workspace(
 ) -> Response:
     """Change the fields sent; `region` cannot change."""
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if "region" in changes:  # a valid region that is not the current one is 422 later
+        _check_region(changes["region"], caller.services.settings.allowed_regions)
     async with caller.services.db.transaction() as conn:
         row = await service.update_workspace(
             conn,
