@@ -11,7 +11,8 @@ The same class guards the edge (see `mechamental.edge`): one timer per connectio
 the wait for a request head (from the connection's start, or the first byte of a later
 request) and then for its body; a connection accepted near the open-file limit answers
 503; a request that is not valid HTTP gets a 400 envelope instead of uvicorn's plain text.
-The timer costs one `call_later` per request (~1 us).
+A timer is armed only while a request is incomplete after a read, so a request that
+arrives whole costs none (a uvloop `call_later` + `cancel` is ~2 us).
 
 It touches uvicorn internals (`cycle`, `parser`, `flow`, `pipeline`, `send_400_response`):
 pyproject bounds uvicorn to the versions tested, and tests/test_takeover.py fails if the
@@ -78,7 +79,9 @@ class SyncHttpToolsProtocol(HttpToolsProtocol):
 
     sink: Sink | None = None
     _timer: asyncio.TimerHandle | None = None  # the head or body deadline, if one runs
+    _timing: str = ""  # which: "head" or "body"
     _in_head = False  # bytes of a request head have arrived, the head is not complete
+    _in_body = False  # the head is complete, the body is not
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -86,22 +89,35 @@ class SyncHttpToolsProtocol(HttpToolsProtocol):
         sock = transport.get_extra_info("socket")
         if sock is not None and edge.near_fd_limit(sock.fileno(), limits.fd_reserve):
             self.app = edge.refuse  # whatever this connection asks gets a 503
-            self._arm(edge.REFUSED_HEAD_SECONDS, self._head_timed_out)
-        else:
-            self._arm(limits.head_timeout, self._head_timed_out)
+            self._arm("head", edge.REFUSED_HEAD_SECONDS, self._head_timed_out)
+        else:  # the first request's head is due within the timeout of the connection
+            self._arm("head", limits.head_timeout, self._head_timed_out)
 
-    def _arm(self, delay: float, callback: Callable[[], None]) -> None:
+    def _arm(self, timing: str, delay: float, callback: Callable[[], None]) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        self._timing = timing
         self._timer = self.loop.call_later(delay, callback)
 
     def _disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+            self._timing = ""
+
+    def _set_deadline(self) -> None:
+        """After a read: a deadline for the incomplete head or body, none for a whole request."""
+        if self._in_head:
+            if self._timing != "head":
+                self._arm("head", edge.limits().head_timeout, self._head_timed_out)
+        elif self._in_body:
+            if self._timing != "body":
+                self._arm("body", edge.limits().body_timeout, self._body_timed_out)
+        elif self._timer is not None:
+            self._disarm()
 
     def _head_timed_out(self) -> None:
-        self._timer = None
+        self._timer, self._timing = None, ""
         if self.transport.is_closing():
             return
         cycle = self.cycle
@@ -111,7 +127,7 @@ class SyncHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _body_timed_out(self) -> None:
-        self._timer = None
+        self._timer, self._timing = None, ""
         cycle = self.cycle
         if self.transport.is_closing() or cycle is None:
             return
@@ -144,16 +160,13 @@ class SyncHttpToolsProtocol(HttpToolsProtocol):
         scope: Any = self.scope
         scope["extensions"] = {EXTENSION: self}
         self._in_head = True
-        if self._timer is None:  # a later request on a kept-alive connection
-            self._arm(edge.limits().head_timeout, self._head_timed_out)
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
-        self._arm(edge.limits().body_timeout, self._body_timed_out)
+        self._in_head, self._in_body = False, True
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        self._in_body = False
         super().on_message_complete()
 
     def take_over(self, sink: Sink) -> asyncio.Transport | None:
@@ -184,9 +197,11 @@ class SyncHttpToolsProtocol(HttpToolsProtocol):
         return self.transport
 
     def data_received(self, data: bytes) -> None:
-        if self.sink is None:
-            super().data_received(data)
-        # A taken-over stream reads nothing more from its client.
+        if self.sink is not None:  # a taken-over stream reads nothing more from its client
+            return
+        super().data_received(data)
+        if not self.transport.is_closing():
+            self._set_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
