@@ -195,15 +195,23 @@ async def test_unparseable_bodies_are_client_errors(
     assert await total(client, tenant) == 0
 
 
-@pytest.mark.parametrize("path", ["a%00b", "%00"])
-async def test_nul_in_workspace_id_is_404(
+@pytest.mark.parametrize("path", ["a%00b", "%00", "x" * 65])
+async def test_impossible_workspace_ids_are_422_at_the_edge(
     client: httpx.AsyncClient, tenant: Tenant, path: str
 ) -> None:
-    for method, body in (("GET", None), ("PUT", {"name": "x"}), ("DELETE", None)):
+    # One type (params.WorkspaceId) checks every workspace id in a path.
+    for method, suffix, body in (
+        ("GET", "", None),
+        ("PUT", "", {"name": "x"}),
+        ("DELETE", "", None),
+        ("GET", "/sync/stream", None),
+        ("GET", "/sync/presence", None),
+        ("POST", "/sync/presence/join", None),
+    ):
         response = await client.request(
-            method, f"{tenant.base}/{path}", json=body, headers=tenant.headers()
+            method, f"{tenant.base}/{path}{suffix}", json=body, headers=tenant.headers()
         )
-        assert_envelope(response, 404, "RESOURCE_NOT_FOUND")
+        assert_422(response, ["path", "workspace_id"])
 
 
 async def test_request_id_on_every_kind_of_response(

@@ -119,6 +119,7 @@ def serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
+        timeout_keep_alive=settings.keepalive_timeout_seconds,  # idle kept-alive connections
     )
 
 

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
 
     max_body_bytes: int = 64 * 1024
+    # The HTTP edge (serve): slow clients and the open-file limit (see mechamental.edge).
+    request_head_timeout_seconds: float = Field(default=10.0, gt=0)
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    keepalive_timeout_seconds: int = Field(default=5, ge=1)
+    fd_reserve: int = Field(default=128, ge=0)
     idempotency_ttl_seconds: int = 24 * 3600
     idempotency_purge_seconds: float = 300.0  # how often expired keys are deleted
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mechamental.dependencies import PRINCIPAL_SCOPE_KEY
 from mechamental.errors import PayloadTooLarge, envelope
+from mechamental.sync.fanout.protocol import STREAM_WRITE_KEY
 
 log = logging.getLogger("mechamental.request")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -112,15 +113,15 @@ def _log_request(scope: Scope, status: int, started: float, request_id: str) -> 
         return
     route = scope.get("route")
     principal: Any = scope.get(PRINCIPAL_SCOPE_KEY)
-    log.info(
-        "request",
-        extra={
-            "method": scope["method"],
-            "route": getattr(route, "path", None) or scope["path"],
-            "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            "request_id": request_id,
-            "org_id": principal.org_id if principal else None,
-            "user_id": principal.user_id if principal else None,
-        },
-    )
+    extra = {
+        "method": scope["method"],
+        "route": getattr(route, "path", None) or scope["path"],
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "request_id": request_id,
+        "org_id": principal.org_id if principal else None,
+        "user_id": principal.user_id if principal else None,
+    }
+    if STREAM_WRITE_KEY in scope:  # an event stream: written directly or through ASGI
+        extra["stream_write"] = scope[STREAM_WRITE_KEY]
+    log.info("request", extra=extra)

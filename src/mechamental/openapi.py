@@ -1,8 +1,9 @@
-"""OpenAPI additions for what the auth dependency reads straight from the request.
+"""OpenAPI additions: what the auth dependency reads itself, and what settings decide.
 
 The dependency takes `org_id` from the path and `authorization` from the headers itself
 (FastAPI's per-parameter validation costs ~25 us each on every request), so they are added
-to the document here, in the same shape FastAPI would have produced.
+to the document here, in the same shape FastAPI would have produced. A workspace's
+`region` must be one of the server's ALLOWED_REGIONS: the request bodies list them.
 """
 
 from __future__ import annotations
@@ -33,8 +34,19 @@ def _path_param(name: str) -> dict[str, Any]:
     }
 
 
+def _document_regions(schema: dict[str, Any], regions: tuple[str, ...]) -> None:
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("WorkspaceCreate", "WorkspaceUpdate"):
+        region = components.get(name, {}).get("properties", {}).get("region")
+        if region is None:
+            continue
+        for option in region.get("anyOf", [region]):
+            if option.get("type") == "string":
+                option["enum"] = list(regions)
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Document path ids and the authorization header on every /v1 operation."""
+    """Document path ids, the authorization header and the allowed regions."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -58,6 +70,9 @@ def install_openapi(app: FastAPI) -> None:
                     params[:0] = path_params
                     if ("header", "authorization") not in declared:
                         params.append(AUTHORIZATION_PARAM)
+            services = getattr(app.state, "services", None)
+            if services is not None:
+                _document_regions(schema, services.settings.allowed_regions)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -1,4 +1,13 @@
-"""Query parameters validated as one pydantic model, documented as ordinary parameters.
+"""Request parameters shared by the routes: the workspace id type, and query models.
+
+`WorkspaceId` is the one check on a workspace id in the path: ids are UUIDs, so anything
+holding NUL (which PostgreSQL cannot even compare) or longer than 64 characters is a 422
+at the edge, documented in the OpenAPI document, and no service repeats the check.
+
+`JSONBodyRoute` parses JSON bodies with orjson, so every body that is not JSON (malformed,
+not UTF-8, nested deeper than 1024) is the same 422 `json_invalid`: the standard library's
+parser raised UnicodeDecodeError or RecursionError for the last two, which FastAPI turned
+into an undocumented 400. orjson is also ~3x faster on our bodies.
 
 FastAPI validates each declared query parameter separately, with typing introspection on
 every request (~20 us per parameter here). The list endpoint takes seven; validating them
@@ -7,14 +16,51 @@ as one model keeps the same 422 body (loc ["query", name]) at a fraction of the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+import orjson
+from fastapi import Path, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
+from starlette.responses import Response
 
 M = TypeVar("M", bound=BaseModel)
+
+NO_NUL = r"^[^\x00]+$"
+WorkspaceId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=NO_NUL,
+        title="Workspace Id",
+        description="The workspace's id (from its create response)",
+    ),
+]
+
+
+class JSONRequest(Request):
+    """A request whose `json()` raises `JSONDecodeError` (FastAPI's 422) for any bad body."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            # orjson.JSONDecodeError is a json.JSONDecodeError, with the same pos/msg/doc.
+            self._json = orjson.loads(await self.body())
+        return self._json
+
+
+class JSONBodyRoute(APIRoute):
+    """An APIRoute whose handler reads the body through `JSONRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            return await handler(JSONRequest(request.scope, request.receive))
+
+        return route_handler
 
 
 def query_model(model: type[M]) -> tuple[Callable[[Request], Awaitable[M]], dict[str, Any]]:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from mechamental.auth.permissions import Permission
 from mechamental.dependencies import Caller, require, require_for_stream
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, ResourceNotFound
-from mechamental.ids import check_workspace_id
+from mechamental.params import NO_NUL, WorkspaceId
 from mechamental.responses import json_response
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.fanout.response import EventStreamResponse
@@ -34,15 +34,33 @@ NULL_BODY = b"null"
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "The shared presence store (Redis) is unreachable"}
 }
+# For text/event-stream, OpenAPI 3.1 tools read `schema` as one event as an SSE parser
+# delivers it (OpenAPI 3.2 calls this `itemSchema`), not as the body.
+STREAM_EVENT = {
+    "type": "object",
+    "required": ["event", "id", "data"],
+    "properties": {
+        "event": {"type": "string", "description": "The event type, e.g. `workspace.updated`"},
+        "id": {"type": "string", "description": "The resume point, for Last-Event-ID"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "One line of JSON: `{id, type, org_id, workspace_id, actor_id, "
+            "occurred_at, data}`",
+        },
+        "retry": {"type": "integer", "description": "Reconnection delay hint (ms)"},
+    },
+}
 STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `retry:`, then `sync.connected`, then the "
         "workspace's events (`id:`, `event:`, one-line JSON `data:`), heartbeat comments, and "
         "`sync.timeout` after `timeout` seconds.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": STREAM_EVENT}},
     }
 }
-NO_NUL = r"^[^\x00]+$"
+# Both spellings of the resume point have the same cap (an event id is under 64 characters).
+EVENT_ID_MAX = 64
 ResourceType = Annotated[
     str,
     Query(
@@ -81,10 +99,9 @@ def in_workspace(
 
     # `org_id` is the path's, which `authorize` has matched against the caller's.
     async def dependency(
-        org_id: str, workspace_id: str, caller: Caller = Depends(authorize)
+        org_id: str, workspace_id: WorkspaceId, caller: Caller = Depends(authorize)
     ) -> InWorkspace:
         hub = hub_of(caller.services)
-        check_workspace_id(workspace_id)
         async with hub.db.reader() as conn:
             found = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
         if found is None:
@@ -115,11 +132,17 @@ async def stream_events(
     ] = 3600,
     last_event_id: Annotated[
         str | None,
-        Query(max_length=64, description="Resume after this event id (like Last-Event-ID)"),
+        Query(
+            max_length=EVENT_ID_MAX, description="Resume after this event id (like Last-Event-ID)"
+        ),
     ] = None,
     last_event_id_header: Annotated[
         str | None,
-        Header(alias="last-event-id", description="Resume after this event id (EventSource)"),
+        Header(
+            alias="last-event-id",
+            max_length=EVENT_ID_MAX,
+            description="Resume after this event id (EventSource)",
+        ),
     ] = None,
 ) -> Response:
     """Live events of the workspace as Server-Sent Events, resumable with Last-Event-ID."""

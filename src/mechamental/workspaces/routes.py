@@ -16,7 +16,7 @@ from mechamental.dependencies import (
     WorkspaceUpdater,
 )
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, validation_error
-from mechamental.params import query_model
+from mechamental.params import JSONBodyRoute, WorkspaceId, query_model
 from mechamental.responses import dumps, json_response
 from mechamental.workspaces import idempotency, service
 from mechamental.workspaces.cursor import Position, decode_cursor, encode_cursor
@@ -30,9 +30,14 @@ from mechamental.workspaces.schemas import (
 )
 
 router = APIRouter(
-    prefix="/v1/orgs/{org_id}/workspaces", tags=["Workspaces"], responses=ERROR_RESPONSES
+    prefix="/v1/orgs/{org_id}/workspaces",
+    tags=["Workspaces"],
+    responses=ERROR_RESPONSES,
+    route_class=JSONBodyRoute,
 )
 
+# Printable ASCII; HTTP strips a header value's outer spaces, so none can be sent there.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
 IfMatch = Annotated[
     str | None, Header(description="ETag from a previous read; 412 if the workspace changed")
 ]
@@ -48,6 +53,14 @@ def _org_must_match(org_id: str, given: str | None, loc: list[str | int]) -> Non
     if given is not None and given != org_id:
         raise validation_error(
             loc, "organization_id must equal the org_id in the path", given, "value_error"
+        )
+
+
+def _check_region(region: str, allowed: tuple[str, ...]) -> None:
+    # The allowed regions are settings, so the check is here (and the document lists them).
+    if region not in allowed:
+        raise validation_error(
+            ["body", "region"], "Region must be one of the allowed regions", region, "value_error"
         )
 
 
@@ -100,17 +113,21 @@ async def create_workspace(
     body: WorkspaceCreate,
     caller: WorkspaceCreator,
     idempotency_key: Annotated[
-        str | None, Header(description="Same key and body within 24 h replays the first answer")
+        str | None,
+        Header(
+            min_length=1,
+            max_length=255,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="1-255 printable ASCII characters; the same key and body within 24 h "
+            "replays the first answer, the same key with another body is 422",
+        ),
     ] = None,
 ) -> Response:
     """Create a workspace; its bucket is provisioned in the background (`pending`)."""
     org_id, settings = caller.org_id, caller.services.settings
     _org_must_match(org_id, body.organization_id, ["body", "organization_id"])
     region = body.region if body.region is not None else settings.default_region
-    if region not in settings.allowed_regions:
-        raise validation_error(
-            ["body", "region"], "Region must be one of the allowed regions", region, "value_error"
-        )
+    _check_region(region, settings.allowed_regions)
     values = body.model_dump(exclude={"organization_id", "region"})
 
     async def create(conn: Conn) -> idempotency.StoredResponse:
@@ -158,7 +175,9 @@ _IF_NONE_MATCH_DOC = {
     openapi_extra=_IF_NONE_MATCH_DOC,
     responses={304: {"description": "Not modified (If-None-Match matched)"}},
 )
-async def get_workspace(workspace_id: str, caller: WorkspaceReader, request: Request) -> Response:
+async def get_workspace(
+    workspace_id: WorkspaceId, caller: WorkspaceReader, request: Request
+) -> Response:
     """One workspace, with its ETag."""
     async with caller.services.db.reader() as conn:
         row = await service.get_workspace(conn, org_id=caller.org_id, workspace_id=workspace_id)
@@ -180,13 +199,15 @@ async def get_workspace(workspace_id: str, caller: WorkspaceReader, request: Req
     responses={**PRECONDITION, **TOO_LARGE},
 )
 async def update_workspace(
-    workspace_id: str,
+    workspace_id: WorkspaceId,
     caller: WorkspaceUpdater,
     body: Annotated[WorkspaceUpdate, Body()],
     if_match: IfMatch = None,
 ) -> Response:
     """Change the fields sent; `region` cannot change."""
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if "region" in changes:  # a valid region that is not the current one is 422 later
+        _check_region(changes["region"], caller.services.settings.allowed_regions)
     async with caller.services.db.transaction() as conn:
         row = await service.update_workspace(
             conn,
@@ -206,7 +227,7 @@ async def update_workspace(
     responses=PRECONDITION,
 )
 async def delete_workspace(
-    workspace_id: str,
+    workspace_id: WorkspaceId,
     caller: WorkspaceDeleter,
     if_match: IfMatch = None,
 ) -> Response:

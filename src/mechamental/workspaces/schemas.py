@@ -1,4 +1,9 @@
-"""Request and response bodies of the workspace endpoints, as the reference names them."""
+"""Request and response bodies of the workspace endpoints, as the reference names them.
+
+Request bodies are strict: the body is JSON, so a boolean is `true`/`false` only (pydantic's
+lax mode took "yes", "true" and 0), and every constraint is a schema keyword, so the
+OpenAPI document states exactly what is accepted.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,32 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from mechamental.buckets.models import BucketStatus
 
+# PostgreSQL cannot store NUL in text: refused on every backend alike (422, not 500).
+NO_NUL = r"^[^\x00]*$"
+# Unicode White_Space, spelled out so the schema's regex means the same in every engine
+# (Python's str.strip() also strips \x1c-\x1f; Rust's and ECMAScript's \s do not).
+WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+WHITESPACE += "\u2028\u2029\u202f\u205f\u3000"
+_SPACE_CLASS = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# 1-100 characters once stripped of outer whitespace, no NUL: as a pattern, since JSON
+# Schema's length keywords would count the whitespace that is stripped.
+NAME_PATTERN = (
+    rf"^[{_SPACE_CLASS}]*[^\x00{_SPACE_CLASS}]"
+    rf"([^\x00]{{0,98}}[^\x00{_SPACE_CLASS}])?[{_SPACE_CLASS}]*$"
+)
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL cannot store NUL in text; refuse it on every backend alike (422, not 500).
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
+
+def _strip(value: str) -> str:
+    return value.strip(WHITESPACE)
 
 
 WorkspaceName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_no_nul),
+    StringConstraints(pattern=NAME_PATTERN),
+    AfterValidator(_strip),
 ]
-Description = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
-PlanId = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_nul)]
+Description = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
+PlanId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._:-]{1,64}$")]
 
 
@@ -37,7 +53,7 @@ Tags = Annotated[list[Tag], Field(max_length=50), AfterValidator(_dedupe)]
 class WorkspaceCreate(BaseModel):
     """Body of `POST /v1/orgs/{org_id}/workspaces`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     organization_id: str | None = Field(
         default=None, description="If given, must equal the org_id in the path"
@@ -55,7 +71,7 @@ class WorkspaceCreate(BaseModel):
 class WorkspaceUpdate(BaseModel):
     """Body of `PUT /v1/orgs/{org_id}/workspaces/{workspace_id}`: only the fields sent change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: WorkspaceName = Field(default=None)  # type: ignore[assignment]
     description: Description | None = None

@@ -15,7 +15,7 @@ from mechamental.buckets.models import BucketStatus
 from mechamental.db import Conn
 from mechamental.errors import PreconditionFailed, ResourceNotFound, validation_error
 from mechamental.fastquery import FastQuery
-from mechamental.ids import check_workspace_id, new_id
+from mechamental.ids import new_id
 from mechamental.sync.events.frames import EventType
 from mechamental.sync.events.outbox import record_event
 from mechamental.sync.events.seq import BUMP_SEQ, FIRST_SEQ, TAKEN_SEQ, take_seqs
@@ -209,8 +209,7 @@ _ORG_COUNT = FastQuery(
 
 
 async def get_workspace(conn: Conn, *, org_id: str, workspace_id: str) -> Row:
-    """The workspace `workspace_id` of `org_id`, or 404."""
-    check_workspace_id(workspace_id)
+    """The workspace `workspace_id` of `org_id`, or 404 (the id is a `params.WorkspaceId`)."""
     rows = await conn.fetch(_GET_FAST, {"workspace_id": workspace_id, "org_id": org_id})
     if not rows:
         raise ResourceNotFound("workspace", workspace_id)
@@ -287,7 +286,6 @@ _LOCK = _GET.where(_BY_ID).with_for_update()
 
 async def _lock_current(conn: Conn, *, org_id: str, workspace_id: str, if_match: str | None) -> Row:
     """The workspace row, locked for this transaction; 404 if absent, 412 if If-Match fails."""
-    check_workspace_id(workspace_id)
     params = {"workspace_id": workspace_id, "org_id": org_id}
     current = (await conn.execute(_LOCK, params)).mappings().first()
     if current is None:

@@ -26,7 +26,7 @@ from mechamental.sync.events import log as eventlog
 from mechamental.sync.events.frames import EventType, parse_event_id, retry_hint
 from mechamental.sync.fanout.channel import Channel
 from mechamental.sync.fanout.connection import Stream
-from mechamental.sync.fanout.protocol import EXTENSION
+from mechamental.sync.fanout.protocol import EXTENSION, STREAM_WRITE_KEY
 from mechamental.sync.fanout.registry import ReadOrgFrames, StreamRegistry, synthetic
 
 log = logging.getLogger("mechamental.sync.fanout.session")
@@ -156,7 +156,9 @@ class StreamSessions:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             port = scope.get("extensions", {}).get(EXTENSION)
-            registry.opened(stream, port.take_over(stream) if port is not None else None)
+            transport = port.take_over(stream) if port is not None else None
+            scope[STREAM_WRITE_KEY] = "asgi" if transport is None else "direct"
+            registry.opened(stream, transport)
             stream.send(plan.opening)
             plan.opening = b""
             if registry.stopping:

@@ -1,0 +1,55 @@
+"""Schemathesis hooks for tests/test_schemathesis.py: rules a schema cannot state.
+
+Each hook rewrites only values that are valid by the schema, so negative cases reach the
+server unchanged. Loaded by the CLI through SCHEMATHESIS_HOOKS=tests.schemathesis_hooks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from typing import Any
+
+import schemathesis
+
+_KEY = re.compile(r"^[!-~]([ -~]*[!-~])?$")
+_ISSUED_CURSORS: set[str] = set()
+
+
+def _org() -> str:
+    return os.environ["MM_SCHEMATHESIS_ORG"]
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Make schema-valid values also valid for the server's state."""
+    headers = case.headers or {}
+    for name, value in list(headers.items()):
+        # Reusing a key with another body is 422 by design: every valid key is made unique.
+        if name.lower() == "idempotency-key" and isinstance(value, str) and _KEY.match(value):
+            headers[name] = value[: 255 - 13] + "-" + uuid.uuid4().hex[:12]
+    query = case.query or {}
+    # A cursor is an opaque signed token: only one the server issued is valid.
+    if isinstance(query.get("cursor"), str) and query["cursor"] not in _ISSUED_CURSORS:
+        del query["cursor"]
+    # organization_id must equal the org in the path (a relation JSON Schema cannot state).
+    if isinstance(query.get("organization_id"), str):
+        query["organization_id"] = _org()
+    body = case.body
+    if isinstance(body, dict):
+        if isinstance(body.get("organization_id"), str):
+            body["organization_id"] = _org()
+        # A region cannot change once set: every workspace here lives in the first one.
+        regions = os.environ["MM_SCHEMATHESIS_REGIONS"].split(",")
+        if body.get("region") in regions:
+            body["region"] = regions[0]
+
+
+@schemathesis.hook
+def after_call(context: Any, case: Any, response: Any) -> None:
+    """Remember the cursors the server hands out."""
+    if response.status_code == 200 and "next_cursor" in response.text:
+        cursor = response.json().get("next_cursor")
+        if isinstance(cursor, str):
+            _ISSUED_CURSORS.add(cursor)
