@@ -38,7 +38,7 @@ from tests.sync.procs import ServerProcess, server_env
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 REPO = Path(__file__).resolve().parent.parent
-BUDGET_SECONDS = 90  # per backend; fuzzing and stateful repeat until it is spent
+BUDGET_SECONDS = 40  # per backend; fuzzing and stateful repeat until it is spent
 # A fixed seed: the same cases in the same order on every run (a slower machine runs a
 # prefix of them), so a finding is reproducible rather than a flake. Set
 # MM_SCHEMATHESIS_SEED to explore other cases by hand.

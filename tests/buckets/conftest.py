@@ -7,6 +7,7 @@ carry a unique prefix, and its unfinished jobs are cancelled when it ends.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -197,6 +198,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
             continue
         if isinstance(value, list):
             value = ",".join(value)
+        elif isinstance(value, dict):  # a nested model (`sync`): pydantic-settings reads JSON
+            value = json.dumps(value)
         env[f"MECHAMENTAL_{name.upper()}"] = str(value)
     env.update(AWS_ENV)
     return env

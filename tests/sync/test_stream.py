@@ -151,3 +151,28 @@ async def test_openapi_documents_the_reference(app: FastAPI) -> None:
     described = {p["name"]: (p["required"], p.get("description")) for p in viewing}
     assert described["resource_type"] == (True, "Type of resource being viewed")
     assert described["resource_id"] == (True, "ID of resource being viewed")
+
+
+async def test_a_snapshot_that_keeps_moving_holds_the_workspace_row(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A workspace busier than every lock-free attempt (SNAPSHOT_TRIES = 0 stands for that)
+    # still opens, from a read that holds its row: same snapshot, resume exact.
+    from mechamental.sync.fanout import session
+
+    ws_id = await new_workspace(client, tenant, name="Busy")
+    await rename(client, tenant, ws_id, "Busier")
+    monkeypatch.setattr(session, "SNAPSHOT_TRIES", 0)
+    stream = await server.stream(tenant, ws_id)
+    first = await stream.next()
+    assert first.event == "sync.connected"
+    got = await client.get(f"{tenant.base}/{ws_id}", headers=tenant.headers())
+    assert first.data["data"]["workspace"] == got.json()
+    await rename(client, tenant, ws_id, "Live")
+    live = await stream.next()
+    assert live.event == "workspace.updated" and live.seq == first.seq + 1
+    stream.close()
+    resumed = await server.stream(tenant, ws_id, last_event_id=first.id)
+    assert (await resumed.next()).data["data"]["resumed"] is True
+    assert (await resumed.next()).id == live.id
+    resumed.close()

@@ -48,6 +48,16 @@ _POSITION = FastQuery(
         workspaces.c.org_id == bindparam("org_id"),
     )
 )
+# The same row, held against writers until the transaction ends: every event (workspace
+# change, bucket status, presence) bumps `event_seq` under this row's lock.
+_HOLD_POSITION = (
+    select(workspaces.c.event_seq)
+    .where(
+        workspaces.c.workspace_id == bindparam("workspace_id"),
+        workspaces.c.org_id == bindparam("org_id"),
+    )
+    .with_for_update(read=True)
+)
 _IN_WORKSPACE = (events.c.workspace_id == bindparam("workspace_id")) & (
     events.c.org_id == bindparam("org_id")
 )
@@ -62,6 +72,14 @@ async def position(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
     """The workspace's last event number, or None if it is not in `org_id` (a hot path)."""
     rows = await conn.fetch(_POSITION, {"workspace_id": workspace_id, "org_id": org_id})
     return int(rows[0]["event_seq"]) if rows else None
+
+
+async def hold_position(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
+    """Like `position`, and no event of the workspace commits until `conn`'s transaction ends."""
+    row = (
+        await conn.execute(_HOLD_POSITION, {"workspace_id": workspace_id, "org_id": org_id})
+    ).first()
+    return int(row.event_seq) if row is not None else None
 
 
 async def heads(conn: Conn, *, workspace_ids: list[str]) -> dict[str, int]:
@@ -115,7 +133,9 @@ async def mark_published(conn: Conn, *, keys: list[tuple[str, int]]) -> None:
     by_workspace: dict[str, list[int]] = {}
     for workspace_id, seq in keys:
         by_workspace.setdefault(workspace_id, []).append(seq)
-    for workspace_id, seqs in by_workspace.items():
+    # Rows are locked workspace by workspace in one order in every process: two publishers
+    # flagging overlapping batches (orphans after a crash) wait for each other, never deadlock.
+    for workspace_id, seqs in sorted(by_workspace.items()):
         await conn.execute(
             update(events)
             .where(

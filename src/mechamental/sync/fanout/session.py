@@ -36,6 +36,7 @@ HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 REPLAY_WAIT_SECONDS = 15.0
+SNAPSHOT_TRIES = 5  # lock-free attempts before the snapshot holds the workspace row
 
 
 class ReadMembers(Protocol):
@@ -87,21 +88,29 @@ class StreamSessions:
     ) -> tuple[int, dict[str, Any], list[dict[str, Any]], int | None]:
         """Position, workspace, members and oldest retained event, all as of one position."""
         async with self.db.reader() as conn:
-            for _ in range(10):
+            for _ in range(SNAPSHOT_TRIES):
                 before = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
                 if before is None:
-                    break
-                workspace = await self.read_workspace(
-                    conn, org_id=org_id, workspace_id=workspace_id
-                )
-                members = await self.read_members(conn, org_id=org_id, workspace_id=workspace_id)
-                oldest = await eventlog.oldest_retained(
-                    conn, org_id=org_id, workspace_id=workspace_id
-                )
+                    raise ResourceNotFound("workspace", workspace_id)
+                state = await self._read_state(conn, org_id, workspace_id)
                 after = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
                 if after == before:  # nothing committed in between: one consistent state
-                    return before, workspace, members, oldest
-        raise ResourceNotFound("workspace", workspace_id)
+                    return (before, *state)
+        # A workspace this busy could keep moving under lock-free reads (seen in the chaos
+        # run during a reconnect storm): hold its row for one read, which writers wait for.
+        async with self.db.transaction() as conn:
+            head = await eventlog.hold_position(conn, org_id=org_id, workspace_id=workspace_id)
+            if head is None:
+                raise ResourceNotFound("workspace", workspace_id)
+            return (head, *await self._read_state(conn, org_id, workspace_id))
+
+    async def _read_state(
+        self, conn: Conn, org_id: str, workspace_id: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], int | None]:
+        workspace = await self.read_workspace(conn, org_id=org_id, workspace_id=workspace_id)
+        members = await self.read_members(conn, org_id=org_id, workspace_id=workspace_id)
+        oldest = await eventlog.oldest_retained(conn, org_id=org_id, workspace_id=workspace_id)
+        return workspace, members, oldest
 
     async def prepare(
         self,
