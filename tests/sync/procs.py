@@ -26,6 +26,25 @@ def free_port() -> int:
         return port
 
 
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the socket listening on loopback `port` (Linux /proc)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    fd_dir = f"/proc/{pid}/fd"
+    for fd in os.listdir(fd_dir):
+        try:
+            if os.readlink(f"{fd_dir}/{fd}") in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 @dataclass
 class ServerProcess:
     """One API process."""
@@ -51,7 +70,11 @@ class ServerProcess:
             while True:
                 assert self.proc.poll() is None, self.log.read_text()[-3000:]
                 try:
-                    if (await client.get(f"{self.url}/healthz")).status_code == 200:
+                    answered = (await client.get(f"{self.url}/healthz")).status_code == 200
+                    # free_port() is only free when asked: another process may have taken
+                    # the port since (then this one fails to bind), so the answer must come
+                    # from this process's own listening socket.
+                    if answered and listens_on(self.proc.pid, self.port):
                         return self
                 except httpx.HTTPError:
                     pass
