@@ -171,6 +171,7 @@ class Cluster:
         self.worker: subprocess.Popen[bytes] | None = None
         self.proxy = TcpFaultProxy(self.moto_port)
         self.children: list[subprocess.Popen[bytes]] = []
+        self.closed = False
         self.pg_user = "postgres" if os.geteuid() == 0 else None
         self.database_url = f"postgresql+asyncpg://postgres@{HOST}:{self.pg_port}/mechamental"
         self.dsn = f"postgresql://postgres@{HOST}:{self.pg_port}/mechamental"
@@ -206,6 +207,8 @@ class Cluster:
     def _spawn(
         self, args: list[str], log: str, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
+        if self.closed:  # a Ctrl-C during start: the start thread must not spawn more
+            raise RuntimeError("cluster closed")
         out = (self.dir / log).open("ab")
         proc = subprocess.Popen(
             args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -411,6 +414,7 @@ class Cluster:
 
     def close(self) -> None:
         """Stop every process and remove the temp dir (safe to call twice)."""
+        self.closed = True
         for proc in self.children:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):

@@ -205,6 +205,7 @@ class Load:
         if kind == "sync.connected":
             s.connects += 1
             s.live = True
+            self.spawn(self.join(s))  # as a front end does on EventSource `open`
             resumed = json.loads(fields.get(b"data", b"{}"))["data"].get("resumed")
             if s.first_start is None:
                 s.first_start = seq
@@ -225,6 +226,14 @@ class Load:
             s.events.append((seq, kind))
             if kind == "workspace.deleted":
                 s.ended = "deleted"
+
+    async def join(self, s: Logical) -> None:
+        """Announce the stream's user (retried through outages while the stream is live)."""
+        for _ in range(20):
+            status, _ = await self.call("presence", "POST", f"/{s.ws}/sync/presence/join", s.user)
+            if status == 200 or not s.live or self.stopping:
+                return
+            await asyncio.sleep(1)
 
     def open_stream(self, ws: str, user: str, timeout: int) -> Logical:
         s = Logical(len(self.streams), ws, user, timeout)
