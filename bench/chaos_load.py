@@ -85,6 +85,7 @@ class Load:
         self.stopping = False
         self.write_seq = 0
         self.inflight: set[asyncio.Task[None]] = set()
+        self.writing: set[asyncio.Task[None]] = set()
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -299,10 +300,11 @@ class Load:
         finally:
             self.busy.discard(ws)
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Any, group: set[asyncio.Task[None]] | None = None) -> None:
         task = asyncio.create_task(coro)
-        self.inflight.add(task)
-        task.add_done_callback(self.inflight.discard)
+        for tasks in (self.inflight, group if group is not None else self.inflight):
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
     async def write_loop(self) -> None:
         """`rate` writes a second: mostly PUTs, some creates and deletes; one at a time per ws."""
@@ -311,24 +313,24 @@ class Load:
         while not self.quiet:
             i += 1
             await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
-            if len(self.inflight) > 400:
+            if len(self.writing) >= 400:  # the service is stalled: do not pile up more
                 self.statuses["write skipped (400 in flight)"] += 1
                 continue
             r = self.rng.random()
             now = time.time()
             old = [w for w, t in self.extra.items() if now - t > 10 and w not in self.busy]
             if r < 0.01 and len(self.extra) < 30:
-                self.spawn(self.create())
+                self.spawn(self.create(), self.writing)
             elif r < 0.02 and old:
                 ws = self.rng.choice(old)
                 self.busy.add(ws)
-                self.spawn(self.delete(ws))
+                self.spawn(self.delete(ws), self.writing)
             else:
                 ws = self.rng.choice(self.base + list(self.extra))
                 if ws in self.busy:
                     continue
                 self.busy.add(ws)
-                self.spawn(self.put(ws))
+                self.spawn(self.put(ws), self.writing)
 
     # -- presence -----------------------------------------------------------------------
 
