@@ -229,12 +229,14 @@ class Load:
                 s.ended = "deleted"
 
     async def join(self, s: Logical) -> None:
-        """Announce the stream's user (retried through outages while the stream is live)."""
-        for _ in range(20):
+        """Announce the stream's user; retried with backoff while this connection lasts."""
+        connects, delay = s.connects, 1.0
+        while s.live and s.connects == connects and not self.stopping:
             status, _ = await self.call("presence", "POST", f"/{s.ws}/sync/presence/join", s.user)
-            if status == 200 or not s.live or self.stopping:
+            if status == 200 or status == 404:
                 return
-            await asyncio.sleep(1)
+            await asyncio.sleep(delay * (0.5 + self.rng.random()))
+            delay = min(delay * 2, 16.0)
 
     def open_stream(self, ws: str, user: str, timeout: int) -> Logical:
         s = Logical(len(self.streams), ws, user, timeout)
