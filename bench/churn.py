@@ -24,48 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import jwt
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sync_bench import ORG, SECRET, free_port, token, wait_ready
 from sync_client import Arrivals, HttpClient, StreamReader, rss_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 HOST = "127.0.0.1"
-SECRET = "churn-jwt-secret-" + "x" * 32
-ORG = "churn-org"
 USERS = 50
-
-
-def token(user: str, role: str = "owner") -> str:
-    """A JWT for the bench org."""
-    claims = {"sub": user, "org_id": ORG, "role": role, "exp": int(time.time()) + 7200}
-    return jwt.encode(claims, SECRET, algorithm="HS256")
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
-    """Block until the server accepts connections on `port`."""
-    import socket
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "server exited"
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 class ChurnReader(StreamReader):
