@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import pytest
 
 from mechamental.db import Database
 from tests.conftest import Tenant, create_tenant
-from tests.sync.procs import ServerProcess, server_env
+from tests.sync.procs import ServerProcess, lone_server
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 REPO = Path(__file__).resolve().parent.parent
@@ -59,18 +58,12 @@ async def tenants(database_url: str) -> AsyncIterator[tuple[Tenant, Tenant]]:
 
 @pytest.fixture
 async def server(database_url: str, tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    env = server_env(
-        database_url=database_url,
-        data_dir=tmp_path,
-        redis_url=None,
-        prefix=f"mmtest-{uuid.uuid4().hex[:12]}",
+    async with lone_server(
+        database_url,
+        tmp_path,
         MECHAMENTAL_ALLOWED_REGIONS=REGIONS,
-    )
-    proc = ServerProcess(env, log=tmp_path / "server.log")
-    try:
-        yield await proc.start()
-    finally:
-        await proc.kill()
+    ) as proc:
+        yield proc
 
 
 async def _workspace(client: httpx.AsyncClient, tenant: Tenant, name: str) -> str:

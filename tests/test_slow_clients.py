@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import resource
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 from mechamental.db import Database
 from tests.conftest import Tenant, create_tenant
 from tests.helpers import ENVELOPE_KEYS, eventually
-from tests.sync.procs import ServerProcess, server_env
+from tests.sync.procs import ServerProcess, lone_server
 from tests.sync.sse import open_stream, read_error
 
 CLOSE_WITHIN = 30.0  # generous: the server closes after ~1 s
@@ -41,21 +40,15 @@ async def tenant(sqlite_database_url: str) -> AsyncIterator[Tenant]:
 
 @pytest.fixture
 async def server(sqlite_database_url: str, tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    env = server_env(
-        database_url=sqlite_database_url,
-        data_dir=tmp_path,
-        redis_url=None,
-        prefix=f"mmtest-{uuid.uuid4().hex[:12]}",
+    async with lone_server(
+        sqlite_database_url,
+        tmp_path,
         MECHAMENTAL_REQUEST_HEAD_TIMEOUT_SECONDS="1",
         MECHAMENTAL_REQUEST_BODY_TIMEOUT_SECONDS="1",
         MECHAMENTAL_KEEPALIVE_TIMEOUT_SECONDS="1",
         MECHAMENTAL_FD_RESERVE=str(FD_RESERVE),
-    )
-    proc = ServerProcess(env, log=tmp_path / "server.log")
-    try:
-        yield await proc.start()
-    finally:
-        await proc.kill()
+    ) as proc:
+        yield proc
 
 
 async def _send(server: ServerProcess, data: bytes) -> tuple[asyncio.StreamReader, Any]:

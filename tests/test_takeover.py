@@ -9,7 +9,6 @@ how it was written (`stream_write`), which is what it reads.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 from mechamental.db import Database
 from tests.conftest import Tenant, create_tenant
 from tests.helpers import eventually
-from tests.sync.procs import ServerProcess, server_env
+from tests.sync.procs import ServerProcess, lone_server
 from tests.sync.sse import open_stream
 
 
@@ -34,19 +33,13 @@ async def tenant(database_url: str) -> AsyncIterator[Tenant]:
 
 @pytest.fixture
 async def server(database_url: str, tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    env = server_env(
-        database_url=database_url,
-        data_dir=tmp_path,
-        redis_url=None,
-        prefix=f"mmtest-{uuid.uuid4().hex[:12]}",
+    async with lone_server(
+        database_url,
+        tmp_path,
         MECHAMENTAL_LOG_LEVEL="INFO",
         MECHAMENTAL_LOG_FORMAT="json",
-    )
-    proc = ServerProcess(env, log=tmp_path / "server.log")
-    try:
-        yield await proc.start()
-    finally:
-        await proc.kill()
+    ) as proc:
+        yield proc
 
 
 def _stream_lines(log: Path) -> list[dict[str, object]]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,6 +108,25 @@ class ServerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             await self.wait()
+
+
+@contextlib.asynccontextmanager
+async def lone_server(
+    database_url: str, data_dir: Path, **extra: str
+) -> AsyncIterator[ServerProcess]:
+    """One server process on its own (embedded bus, own prefix), killed afterwards."""
+    env = server_env(
+        database_url=database_url,
+        data_dir=data_dir,
+        redis_url=None,
+        prefix=f"mmtest-{uuid.uuid4().hex[:12]}",
+        **extra,
+    )
+    proc = ServerProcess(env, log=data_dir / "server.log")
+    try:
+        yield await proc.start()
+    finally:
+        await proc.kill()
 
 
 def server_env(
