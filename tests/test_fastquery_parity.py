@@ -2,8 +2,9 @@
 
 The fast path skips SQLAlchemy's result processing and converts values itself; this
 checks, query by query and column by column, that the values and their types agree
-(aware UTC datetimes on both databases, decoded JSON, bools), on a reader and inside a
-transaction. A new FastQuery with a bind name unknown here fails until one is given.
+(aware UTC datetimes on both databases, or `api_text` timestamps, decoded JSON, bools), on
+a reader and inside a transaction. A new FastQuery with a bind name unknown here fails
+until one is given.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mechamental.auth import tokens
 from mechamental.auth.permissions import Role
 from mechamental.db import Conn
 from mechamental.fastquery import FastQuery
+from mechamental.types import api_timestamp
 from tests.conftest import Tenant
 from tests.helpers import create_ws
 
@@ -37,6 +39,14 @@ def values_for(tenant: Tenant, workspace_id: str, token_hash: str) -> dict[str, 
     }
 
 
+def expected(query: FastQuery, value: Any) -> Any:
+    """SQLAlchemy's value as the fast path must give it (`api_text` timestamps as text)."""
+    if query.api_text and isinstance(value, datetime):
+        assert value.utcoffset() == timedelta(0), value
+        return api_timestamp(value)
+    return value
+
+
 async def compare(conn: Conn, query: FastQuery, known: dict[str, Any]) -> int:
     """Run `query` both ways on `conn`; assert equal rows and types; how many rows."""
     compiled = query.compiled(conn.dialect)
@@ -46,7 +56,7 @@ async def compare(conn: Conn, query: FastQuery, known: dict[str, Any]) -> int:
     params = {n: known[n] for n in required}
     fast = await conn.fetch(query, params)
     result = await conn.execute(query.stmt, params)
-    slow = [{str(k): v for k, v in row.items()} for row in result.mappings().all()]
+    slow = [{str(k): expected(query, v) for k, v in row.items()} for row in result.mappings()]
     assert fast == slow, (str(query.stmt), fast, slow)
     for fast_row, slow_row in zip(fast, slow, strict=True):
         for key, value in slow_row.items():

@@ -56,6 +56,8 @@ class JSONBodyRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        if self.body_field is None:  # nothing to parse: skip the wrapper (GET, DELETE)
+            return handler
 
         async def route_handler(request: Request) -> Response:
             return await handler(JSONRequest(request.scope, request.receive))

@@ -21,6 +21,16 @@ _SQLITE_DATETIME = sqlite.DATETIME(  # type: ignore[no-untyped-call]
 )
 
 
+def api_timestamp(value: datetime) -> str:
+    """A timestamp as read fast for a response: SQLite's stored text form (UTC, Z, 6 digits)."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def parse_api_timestamp(text: str) -> datetime:
+    """The aware UTC datetime of an `api_timestamp` text."""
+    return datetime.fromisoformat(text)
+
+
 def _json_serializer(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC).decode()
 

@@ -20,7 +20,7 @@ from mechamental.sync.events.frames import EventType
 from mechamental.sync.events.outbox import record_event
 from mechamental.sync.events.seq import BUMP_SEQ, FIRST_SEQ, TAKEN_SEQ, take_seqs
 from mechamental.tables import workspaces
-from mechamental.types import utcnow
+from mechamental.types import api_timestamp, utcnow
 from mechamental.workspaces.cursor import Position
 from mechamental.workspaces.models import workspace_tags
 
@@ -89,7 +89,7 @@ class ListFilters:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of workspaces."""
+    """One page of workspaces (timestamps as `types.api_timestamp` text, as the fast reads give)."""
 
     total: int
     items: Sequence[Row]
@@ -185,12 +185,14 @@ _GET = select(*API_COLUMNS)
 _BY_ID = (workspaces.c.workspace_id == bindparam("workspace_id")) & (
     workspaces.c.org_id == bindparam("org_id")
 )
-_GET_FAST = FastQuery(_GET.where(_BY_ID))
+_GET_FAST = FastQuery(_GET.where(_BY_ID), api_text=True)
 _NEWEST_FIRST = (workspaces.c.created_at.desc(), workspaces.c.workspace_id.desc())
 _ORG = workspaces.c.org_id == bindparam("org_id")
 # List rows carry exactly the API fields, so they are encoded without another copy.
 _LIST = select(*API_COLUMNS[:-1])
-_FIRST_PAGE = FastQuery(_LIST.where(_ORG).order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
+_FIRST_PAGE = FastQuery(
+    _LIST.where(_ORG).order_by(*_NEWEST_FIRST).limit(bindparam("limit")), api_text=True
+)
 _NEXT_PAGE = FastQuery(
     _LIST.where(
         _ORG,
@@ -201,7 +203,8 @@ _NEXT_PAGE = FastQuery(
         ),
     )
     .order_by(*_NEWEST_FIRST)
-    .limit(bindparam("limit"))
+    .limit(bindparam("limit")),
+    api_text=True,
 )
 _ORG_COUNT = FastQuery(
     select(organizations.c.workspace_count).where(organizations.c.id == bindparam("org_id"))
@@ -263,7 +266,14 @@ async def list_workspaces(
             )
         )
     query = query.order_by(*_NEWEST_FIRST)
-    rows = [to_api(row) for row in (await conn.execute(query.limit(limit + 1))).mappings()]
+    rows = [
+        to_api(row)
+        | {
+            "created_at": api_timestamp(row["created_at"]),
+            "updated_at": api_timestamp(row["updated_at"]),
+        }
+        for row in (await conn.execute(query.limit(limit + 1))).mappings()
+    ]
     count_query = _filtered(select(func.count()).select_from(workspaces), org_id, filters)
     total = (await conn.execute(count_query)).scalar_one()
     return Page(total=total, items=rows[:limit], has_more=len(rows) > limit)
