@@ -9,7 +9,7 @@ from mechamental.sync.events import log as eventlog
 from mechamental.sync.hub import SyncHub
 from tests.conftest import Tenant
 from tests.sync.conftest import Server, new_workspace, rename
-from tests.sync.sse import open_stream
+from tests.sync.sse import open_stream, read_error
 
 
 async def retained(hub: SyncHub, org_id: str, workspace_id: str) -> list[int]:
@@ -148,3 +148,36 @@ async def test_reset_for_ids_that_are_not_this_workspaces(
         assert connected.event == "sync.connected" and connected.id == head.id
         assert reset.event == "sync.reset" and reset.data["data"]["reason"] == reason, given
         again.close()
+
+
+async def test_resume_after_deletion_delivers_up_to_workspace_deleted(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """A client cut off before its workspace was deleted still gets what it missed."""
+    ws_id = await new_workspace(client, tenant)
+    first = await server.stream(tenant, ws_id)
+    await first.next()
+    await rename(client, tenant, ws_id, "seen")
+    seen = await first.next()
+    first.close()
+    for name in ("missed-1", "missed-2"):
+        await rename(client, tenant, ws_id, name)
+    deleted = await client.delete(f"{tenant.base}/{ws_id}", headers=tenant.headers())
+    assert deleted.status_code == 200
+
+    resumed = await server.stream(tenant, ws_id, last_event_id=seen.id)
+    assert resumed.status == 200
+    missed = await resumed.wait_end()  # no sync.connected: there is no workspace to show
+    assert [e.event for e in missed] == ["workspace.updated"] * 2 + ["workspace.deleted"]
+    assert [e.seq for e in missed] == [seen.seq + 1, seen.seq + 2, seen.seq + 3]
+    assert [e.data["data"]["changes"]["name"] for e in missed[:2]] == ["missed-1", "missed-2"]
+
+    # Once the client has workspace.deleted, or never had a position, the workspace is gone.
+    for last_event_id in (missed[-1].id, None, f"{seen.seq}-elsewhere"):
+        gone = await server.stream(tenant, ws_id, last_event_id=last_event_id)
+        assert gone.status == 404, last_event_id
+        assert (await read_error(gone))["error"] == "RESOURCE_NOT_FOUND"
+    # Another org cannot read the deleted workspace's log.
+    foreign = await server.stream(other_tenant, ws_id, last_event_id=seen.id)
+    assert foreign.status == 404
+    foreign.close()

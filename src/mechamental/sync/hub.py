@@ -96,7 +96,7 @@ class SyncHub(Component):
             db=self.db,
             registry=self.registry,
             read_frames=self.read_frames,
-            read_members=self.presence.members,
+            members=self.presence,
             read_workspace=read_workspace,
             heartbeat_seconds=self.settings.heartbeat_seconds,
             retry_ms=self.settings.retry_ms,

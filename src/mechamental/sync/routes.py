@@ -55,7 +55,8 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `retry:`, then `sync.connected`, then the "
         "workspace's events (`id:`, `event:`, one-line JSON `data:`), heartbeat comments, and "
-        "`sync.timeout` after `timeout` seconds.",
+        "`sync.timeout` after `timeout` seconds. A resume (Last-Event-ID) of a workspace "
+        "deleted since gets the events it missed, up to `workspace.deleted`, then ends.",
         "content": {"text/event-stream": {"schema": STREAM_EVENT}},
     }
 }
@@ -93,9 +94,13 @@ class InWorkspace:
 
 
 def in_workspace(
-    authorize: Callable[..., Awaitable[Caller]],
+    authorize: Callable[..., Awaitable[Caller]], *, deleted_too: bool = False
 ) -> Callable[..., Awaitable[InWorkspace]]:
-    """A dependency: `authorize`'s caller, and the path's workspace in their org (else 404)."""
+    """A dependency: `authorize`'s caller, and the path's workspace in their org (else 404).
+
+    With `deleted_too`, a workspace of the org deleted while its log still holds the
+    `workspace.deleted` event also passes: the stream resumes it up to that event.
+    """
 
     # `org_id` is the path's, which `authorize` has matched against the caller's.
     async def dependency(
@@ -104,6 +109,8 @@ def in_workspace(
         hub = hub_of(caller.services)
         async with hub.db.reader() as conn:
             found = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
+            if found is None and deleted_too:
+                found = await eventlog.deleted_at(conn, org_id=org_id, workspace_id=workspace_id)
         if found is None:
             raise ResourceNotFound("workspace", workspace_id)
         return InWorkspace(caller, hub, workspace_id)
@@ -112,7 +119,8 @@ def in_workspace(
 
 
 StreamReader = Annotated[
-    InWorkspace, Depends(in_workspace(require_for_stream(Permission.SYNC_READ)))
+    InWorkspace,
+    Depends(in_workspace(require_for_stream(Permission.SYNC_READ), deleted_too=True)),
 ]
 # Presence reads take the token from the Authorization header only (unlike the stream).
 PresenceReader = Annotated[InWorkspace, Depends(in_workspace(require(Permission.SYNC_READ)))]
@@ -202,13 +210,10 @@ async def presence_list(
     ] = None,
 ) -> Response:
     """Who is present (one entry per user, with their open streams and viewed resource)."""
-    hub = scope.hub
-    async with hub.db.reader() as conn:
-        members = await hub.presence.list_members(
-            conn,
-            org_id=scope.org_id,
-            workspace_id=scope.workspace_id,
-            resource_type=resource_type,
-            resource_id=resource_id,
-        )
+    members = await scope.hub.presence.list_members(
+        org_id=scope.org_id,
+        workspace_id=scope.workspace_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
     return json_response({"members": members})

@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 
 from mechamental.db import Conn
 from mechamental.fastquery import FastQuery
-from mechamental.sync.events.frames import Event
+from mechamental.sync.events.frames import Event, EventType
 from mechamental.sync.events.models import events
 from mechamental.tables import workspaces
 
@@ -66,6 +66,9 @@ _READ = select(*_EVENT_COLUMNS).order_by(events.c.seq).limit(bindparam("limit"))
 _READ_ALL = _READ.where(_AFTER)
 _READ_UPTO = _READ.where(_AFTER, events.c.seq <= bindparam("upto"))
 _OLDEST = select(func.min(events.c.seq)).where(_IN_WORKSPACE)
+_DELETED_AT = select(events.c.seq).where(
+    _IN_WORKSPACE, events.c.type == EventType.WORKSPACE_DELETED.value
+)
 
 
 async def position(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
@@ -108,6 +111,13 @@ async def read_events(
     else:
         result = await conn.execute(_READ_UPTO, {**params, "upto": upto})
     return [_event(row) for row in result.all()]
+
+
+async def deleted_at(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
+    """The number of the workspace's `workspace.deleted` event, while the log retains it."""
+    result = await conn.execute(_DELETED_AT, {"org_id": org_id, "workspace_id": workspace_id})
+    value = result.scalar()
+    return None if value is None else int(value)
 
 
 async def oldest_retained(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:

@@ -39,13 +39,16 @@ REPLAY_WAIT_SECONDS = 15.0
 SNAPSHOT_TRIES = 5  # lock-free attempts before the snapshot holds the workspace row
 
 
-class ReadMembers(Protocol):
-    """The presence snapshot of a workspace, read on `conn`."""
+class MemberSnapshot(Protocol):
+    """The presence part of `sync.connected` (the presence service)."""
 
-    def __call__(
-        self, conn: Conn, *, org_id: str, workspace_id: str
-    ) -> Awaitable[list[dict[str, Any]]]:
-        """Members as `sync.connected` lists them."""
+    def announced(self, conn: Conn, *, org_id: str, workspace_id: str) -> Awaitable[list[Any]]:
+        """Who is announced present, read on `conn` (in the snapshot's consistent read)."""
+        ...
+
+    def describe(self, workspace_id: str, announced: list[Any]) -> Awaitable[list[dict[str, Any]]]:
+        """The announced members as listed, completed from the presence store (no connection
+        held: the store may be slow to answer while it restarts)."""
         ...
 
 
@@ -69,6 +72,7 @@ class StreamPlan:
     start: int  # the last position the client has: events after it follow
     opening: bytes  # retry hint, sync.connected and maybe sync.reset
     lifetime: float  # seconds until sync.timeout
+    final: bool = False  # a deleted workspace: the opening holds the rest of its log, then end
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +82,18 @@ class StreamSessions:
     db: Database
     registry: StreamRegistry
     read_frames: ReadOrgFrames
-    read_members: ReadMembers
+    members: MemberSnapshot
     read_workspace: ReadWorkspace
     heartbeat_seconds: float
     retry_ms: int
 
     async def _snapshot(
         self, org_id: str, workspace_id: str
-    ) -> tuple[int, dict[str, Any], list[dict[str, Any]], int | None]:
-        """Position, workspace, members and oldest retained event, all as of one position."""
+    ) -> tuple[int, dict[str, Any], list[Any], int | None]:
+        """Position, workspace, announced members and oldest retained event, as of one position.
+
+        Only the database is read here: a connection is held throughout.
+        """
         async with self.db.reader() as conn:
             for _ in range(SNAPSHOT_TRIES):
                 before = await eventlog.position(conn, org_id=org_id, workspace_id=workspace_id)
@@ -106,9 +113,9 @@ class StreamSessions:
 
     async def _read_state(
         self, conn: Conn, org_id: str, workspace_id: str
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], int | None]:
+    ) -> tuple[dict[str, Any], list[Any], int | None]:
         workspace = await self.read_workspace(conn, org_id=org_id, workspace_id=workspace_id)
-        members = await self.read_members(conn, org_id=org_id, workspace_id=workspace_id)
+        members = await self.members.announced(conn, org_id=org_id, workspace_id=workspace_id)
         oldest = await eventlog.oldest_retained(conn, org_id=org_id, workspace_id=workspace_id)
         return workspace, members, oldest
 
@@ -124,7 +131,15 @@ class StreamSessions:
         """Read the snapshot and decide between a fresh start, a resume and a reset."""
         channel = self.registry.hold(workspace_id, org_id=org_id)
         try:
-            head, workspace, members, oldest = await self._snapshot(org_id, workspace_id)
+            head, workspace, announced, oldest = await self._snapshot(org_id, workspace_id)
+            members = await self.members.describe(workspace_id, announced)
+        except ResourceNotFound:
+            if last_event_id is None:
+                self.registry.release(channel)
+                raise
+            return await self._after_deletion(
+                channel, org_id, workspace_id, user_id, last_event_id, lifetime
+            )
         except BaseException:
             self.registry.release(channel)
             raise
@@ -152,6 +167,35 @@ class StreamSessions:
             opening += synthetic(org_id, workspace_id, head, EventType.SYNC_RESET, reset)
         return StreamPlan(channel, org_id, workspace_id, user_id, start, opening, lifetime)
 
+    async def _after_deletion(
+        self,
+        channel: Channel,
+        org_id: str,
+        workspace_id: str,
+        user_id: str,
+        last_event_id: str,
+        lifetime: float,
+    ) -> StreamPlan:
+        """A resume of a workspace deleted since: what the client missed, up to and with
+        `workspace.deleted`, then the stream ends (its next resume is a 404). 404 if the log
+        no longer holds all of it, or the id is not one of this workspace's."""
+        try:
+            requested = parse_event_id(workspace_id, last_event_id)
+            async with self.db.reader() as conn:
+                end = await eventlog.deleted_at(conn, org_id=org_id, workspace_id=workspace_id)
+            if requested is None or end is None or requested >= end:
+                raise ResourceNotFound("workspace", workspace_id)
+            frames = await self.read_frames(org_id, workspace_id, requested, end)
+            if not frames or frames[0].seq != requested + 1 or frames[-1].seq != end:
+                raise ResourceNotFound("workspace", workspace_id)  # pruned meanwhile
+        except BaseException:
+            self.registry.release(channel)
+            raise
+        opening = retry_hint(self.retry_ms) + b"".join(f.data for f in frames)
+        return StreamPlan(
+            channel, org_id, workspace_id, user_id, end, opening, lifetime, final=True
+        )
+
     async def serve(self, plan: StreamPlan, scope: Scope, receive: Receive, send: Send) -> None:
         """The response: headers, opening frames, replay, then live until the stream ends."""
         registry = self.registry
@@ -170,7 +214,7 @@ class StreamSessions:
             registry.opened(stream, transport)
             stream.send(plan.opening)
             plan.opening = b""
-            if registry.stopping:
+            if registry.stopping or plan.final:
                 stream.finish()
             elif await self._replay_safely(channel, stream, plan.start):
                 registry.go_live(channel, stream)

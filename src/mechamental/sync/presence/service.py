@@ -220,19 +220,26 @@ class PresenceService:
                 until=until,
             )
 
-    async def members(self, conn: Conn, *, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
-        """The announced members with their connection counts (0 while the store is down)."""
-        rows = await ledger.present_members(conn, org_id=org_id, workspace_id=workspace_id)
+    async def announced(self, conn: Conn, *, org_id: str, workspace_id: str) -> list[Any]:
+        """The announced members, read on `conn` as of its position (database only)."""
+        return await ledger.present_members(conn, org_id=org_id, workspace_id=workspace_id)
+
+    async def describe(self, workspace_id: str, announced: list[Any]) -> list[dict[str, Any]]:
+        """`announced` members as `sync.connected` lists them, with their connection counts
+        (0 while the store is down, so a stream still opens).
+
+        Called with no database connection held: a store that is restarting can take its
+        whole socket timeout to answer, and a held connection would starve the pool.
+        """
         try:
             counts = await self.store.connections(workspace_id)
-        except STORE_ERRORS:  # a stream still opens: members without their counts
+        except STORE_ERRORS:
             log.warning("presence store unreachable; connection counts omitted")
             counts = {}
-        return [_member_json(row, counts) for row in rows]
+        return [_member_json(row, counts) for row in announced]
 
     async def list_members(
         self,
-        conn: Conn,
         *,
         org_id: str,
         workspace_id: str,
@@ -240,8 +247,9 @@ class PresenceService:
         resource_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """The announced members, optionally only those viewing a resource (503 if down)."""
-        rows = await ledger.present_members(conn, org_id=org_id, workspace_id=workspace_id)
-        try:
+        async with self.db.reader() as conn:
+            rows = await ledger.present_members(conn, org_id=org_id, workspace_id=workspace_id)
+        try:  # after the connection is back in the pool (see `describe`)
             counts = await self.store.connections(workspace_id)
         except STORE_ERRORS as exc:
             raise PresenceUnavailable() from exc
