@@ -3,7 +3,9 @@
 Live state (who joined, until when, open streams) lives in a `PresenceStore`; every change
 of a member's desired state is announced through the event log by `ledger.announce`,
 which gives presence events their place in the workspace's order. Deadlines are checked
-by `sweep`, which a background loop runs and tests call after moving the clock.
+by `settle` and this process's lease is renewed by `renew`, each in a background loop of
+its own, so waiting on the database never lets the lease lapse; tests call `sweep` (both)
+after moving the clock.
 
 A Redis outage never ends a stream: presence calls answer 503 (with Retry-After) while
 the store is unreachable, stream counts wait in this process, and when the store is back
@@ -63,6 +65,7 @@ class PresenceService:
         self._changed_at: dict[Key, float] = {}
         self._dirty: set[Key] = set()
         self._unsure: set[Key] = set()  # members whose last step failed: maybe applied
+        self._store_lost = False  # `renew` saw the store lose our state; `settle` recovers
         self._wake = asyncio.Event()
         self._flushing = asyncio.Lock()
 
@@ -178,12 +181,33 @@ class PresenceService:
 
     # Deadlines and recovery.
     async def sweep(self) -> int:
-        """Renew leases, recover a lost store, settle due and unsure members; how many settled."""
-        now = self.clock.now()
-        if await self.store.maintain(now=now, lease=self.lease, grace=self.grace):
-            await self.recover()
+        """`renew`, then `settle` (what the two background loops do); how many settled."""
+        await self.renew()
+        return await self.settle()
+
+    async def renew(self) -> None:
+        """Renew this process's lease and reap dead processes' streams (the store only).
+
+        The hub runs this in a loop of its own. Settling waits on the database (one
+        transaction per announcement); in the chaos run, a sweep announcing the leaves of a
+        killed process during a PostgreSQL restart outlasted the 10 s lease, so the other
+        process reaped this live one's streams and announced their users left.
+        """
+        if await self.store.maintain(now=self.clock.now(), lease=self.lease, grace=self.grace):
+            self._store_lost = True
+
+    async def settle(self) -> int:
+        """Recover a lost store, then announce due and unsure members; how many settled."""
+        if self._store_lost:
+            self._store_lost = False
+            try:
+                await self.recover()
+            except BaseException:
+                self._store_lost = True
+                raise
         if self._dirty:
             await self.flush()
+        now = self.clock.now()
         settled = 0
         due = await self.store.due(now=now, limit=500)
         for key in [*self._unsure, *due]:
