@@ -18,9 +18,8 @@ from mechamental.dependencies import (
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, validation_error
 from mechamental.params import JSONBodyRoute, WorkspaceId, query_model
 from mechamental.responses import dumps, json_response
-from mechamental.types import parse_api_timestamp
 from mechamental.workspaces import idempotency, service
-from mechamental.workspaces.cursor import Position, decode_cursor, encode_cursor
+from mechamental.workspaces.cursor import decode_cursor, encode_cursor
 from mechamental.workspaces.schemas import (
     ListParams,
     MessageResponse,
@@ -88,11 +87,8 @@ async def list_workspaces(caller: WorkspaceReader, params: ListQuery) -> Respons
         page = await service.list_workspaces(
             conn, org_id=org_id, limit=params.limit, after=after, filters=filters
         )
-    next_cursor = None
-    if page.has_more:
-        last = page.items[-1]
-        position = Position(parse_api_timestamp(last["created_at"]), last["workspace_id"])
-        next_cursor = encode_cursor(key, org_id, position)
+    position = page.last_position
+    next_cursor = None if position is None else encode_cursor(key, org_id, position)
     return json_response(
         {
             "total": page.total,

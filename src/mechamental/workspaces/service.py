@@ -20,7 +20,7 @@ from mechamental.sync.events.frames import EventType
 from mechamental.sync.events.outbox import record_event
 from mechamental.sync.events.seq import BUMP_SEQ, FIRST_SEQ, TAKEN_SEQ, take_seqs
 from mechamental.tables import workspaces
-from mechamental.types import api_timestamp, utcnow
+from mechamental.types import api_timestamp, parse_api_timestamp, utcnow
 from mechamental.workspaces.cursor import Position
 from mechamental.workspaces.models import workspace_tags
 
@@ -94,6 +94,14 @@ class Page:
     total: int
     items: Sequence[Row]
     has_more: bool
+
+    @property
+    def last_position(self) -> Position | None:
+        """Where the next page starts, if there is one."""
+        if not self.has_more:
+            return None
+        last = self.items[-1]
+        return Position(parse_api_timestamp(last["created_at"]), last["workspace_id"])
 
 
 _COUNT_BY = (
