@@ -181,8 +181,7 @@ class PresenceService:
 
     # Deadlines and recovery.
     async def sweep(self) -> int:
-        """`renew`, then `settle` (what the two background loops do); how many settled."""
-        await self.renew()
+        """What the two background loops do (`settle` renews first); how many settled."""
         return await self.settle()
 
     async def renew(self) -> None:
@@ -197,7 +196,13 @@ class PresenceService:
             self._store_lost = True
 
     async def settle(self) -> int:
-        """Recover a lost store, then announce due and unsure members; how many settled."""
+        """Recover a lost store, then announce due and unsure members; how many settled.
+
+        It renews first, so a store that came back empty is recovered before any member is
+        settled against it (a member missing from the store settles as expired), and stops
+        when the lease loop sees the store lost meanwhile.
+        """
+        await self.renew()
         if self._store_lost:
             self._store_lost = False
             try:
@@ -211,6 +216,8 @@ class PresenceService:
         settled = 0
         due = await self.store.due(now=now, limit=500)
         for key in [*self._unsure, *due]:
+            if self._store_lost:  # recovered on the next round, before anything is settled
+                break
             desired, _ = await self.store.settle(key, now=now)
             self._unsure.discard(key)
             try:
