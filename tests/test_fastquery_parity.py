@@ -72,6 +72,8 @@ async def test_every_fastquery_matches_sqlalchemy(
     db = app.state.services.db
     first = await create_ws(client, tenant, name="one", tags=["a", "b"], description="d")
     await create_ws(client, tenant, name="two", is_active=False)
+    join = f"{tenant.base}/{first['workspace_id']}/sync/presence/join"
+    assert (await client.post(join, headers=tenant.headers())).status_code == 200
     async with db.transaction() as conn:
         issued = await tokens.create_token(
             conn,

@@ -98,7 +98,8 @@ async def test_fallback_without_the_transport_extension(
         ws_id = await new_workspace(client, tenant)
         stream = await server.stream(tenant, ws_id, "member", query="timeout=60")
         head = await stream.next()
-        assert stream.retry == 3000 and head.event == "sync.connected"
+        assert stream.retry is not None and 1500 <= stream.retry <= 4500
+        assert head.event == "sync.connected"
         await rename(client, tenant, ws_id, "fallback")
         assert (await stream.next()).data["data"]["changes"] == {"name": "fallback"}
         await presence(client, tenant, ws_id, "join", "member")

@@ -15,6 +15,20 @@ from tests.sync.sse import open_stream, read_error
 EVENT_KEYS = {"id", "type", "org_id", "workspace_id", "actor_id", "occurred_at", "data"}
 
 
+async def test_retry_hints_are_spread_so_reconnects_do_not_arrive_together(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    ws_id = await new_workspace(client, tenant)
+    hints = []
+    for _ in range(12):
+        stream = await server.stream(tenant, ws_id)
+        await stream.next()
+        hints.append(stream.retry)
+        stream.close()
+    assert all(h is not None and 1500 <= h <= 4500 for h in hints), hints
+    assert len(set(hints)) > 1, hints
+
+
 async def test_sse_response_and_opening(
     server: Server, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
@@ -26,7 +40,8 @@ async def test_sse_response_and_opening(
     assert stream.headers["x-accel-buffering"] == "no"
     assert stream.headers["x-request-id"]
     first = await stream.next()
-    assert stream.retry == 3000  # the retry hint comes before any event
+    assert stream.retry is not None  # the retry hint comes before any event
+    assert 1500 <= stream.retry <= 4500  # RETRY_MS (3000) spread by +-50% (next test)
     assert first.event == "sync.connected"
     assert set(first.data) == EVENT_KEYS
     assert first.data["id"] == first.id and first.data["type"] == "sync.connected"

@@ -65,7 +65,7 @@ _AFTER = _IN_WORKSPACE & (events.c.seq > bindparam("after"))
 _READ = select(*_EVENT_COLUMNS).order_by(events.c.seq).limit(bindparam("limit"))
 _READ_ALL = _READ.where(_AFTER)
 _READ_UPTO = _READ.where(_AFTER, events.c.seq <= bindparam("upto"))
-_OLDEST = select(func.min(events.c.seq)).where(_IN_WORKSPACE)
+_OLDEST = FastQuery(select(func.min(events.c.seq).label("oldest")).where(_IN_WORKSPACE))
 _DELETED_AT = select(events.c.seq).where(
     _IN_WORKSPACE, events.c.type == EventType.WORKSPACE_DELETED.value
 )
@@ -122,8 +122,8 @@ async def deleted_at(conn: Conn, *, org_id: str, workspace_id: str) -> int | Non
 
 async def oldest_retained(conn: Conn, *, org_id: str, workspace_id: str) -> int | None:
     """The lowest event number still kept for the workspace."""
-    result = await conn.execute(_OLDEST, {"org_id": org_id, "workspace_id": workspace_id})
-    value = result.scalar()
+    rows = await conn.fetch(_OLDEST, {"org_id": org_id, "workspace_id": workspace_id})
+    value = rows[0]["oldest"] if rows else None
     return None if value is None else int(value)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from mechamental.db import Conn
+from mechamental.fastquery import FastQuery
 from mechamental.sync.events.frames import Event, EventType
 from mechamental.sync.events.outbox import record_events
 from mechamental.sync.events.seq import take_seqs
@@ -147,23 +148,27 @@ async def announce(
     return len(changes)
 
 
-async def present_members(conn: Conn, *, org_id: str, workspace_id: str) -> list[Any]:
-    """The announced members of a workspace of `org_id`, earliest first."""
-    query = (
-        select(
-            presence_members.c.user_id,
-            presence_members.c.viewing_type,
-            presence_members.c.viewing_id,
-            presence_members.c.since,
-        )
-        .where(
-            presence_members.c.org_id == org_id,
-            presence_members.c.workspace_id == workspace_id,
-            presence_members.c.present.is_(True),
-        )
-        .order_by(presence_members.c.since, presence_members.c.user_id)
+# A stream open reads this; on the driver it skips SQLAlchemy's per-call work and the engine
+# pool's checkout with its pre-ping (see `fastquery`).
+_PRESENT_MEMBERS = FastQuery(
+    select(
+        presence_members.c.user_id,
+        presence_members.c.viewing_type,
+        presence_members.c.viewing_id,
+        presence_members.c.since,
     )
-    return list((await conn.execute(query)).all())
+    .where(
+        presence_members.c.org_id == bindparam("org_id"),
+        presence_members.c.workspace_id == bindparam("workspace_id"),
+        presence_members.c.present.is_(True),
+    )
+    .order_by(presence_members.c.since, presence_members.c.user_id)
+)
+
+
+async def present_members(conn: Conn, *, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
+    """The announced members of a workspace of `org_id`, earliest first."""
+    return await conn.fetch(_PRESENT_MEMBERS, {"org_id": org_id, "workspace_id": workspace_id})
 
 
 async def every_present(conn: Conn, *, limit: int = 100_000) -> list[Any]:

@@ -287,16 +287,16 @@ class PresenceService:
         return [
             _member_json(row, counts)
             for row in rows
-            if (resource_type is None or row.viewing_type == resource_type)
-            and (resource_id is None or row.viewing_id == resource_id)
+            if (resource_type is None or row["viewing_type"] == resource_type)
+            and (resource_id is None or row["viewing_id"] == resource_id)
         ]
 
 
-def _member_json(row: Any, counts: dict[str, int]) -> dict[str, Any]:
-    viewing = (row.viewing_type, row.viewing_id) if row.viewing_type else None
+def _member_json(row: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    viewing = (row["viewing_type"], row["viewing_id"]) if row["viewing_type"] else None
     return {
-        "user_id": row.user_id,
-        "connections": counts.get(row.user_id, 0),
+        "user_id": row["user_id"],
+        "connections": counts.get(row["user_id"], 0),
         "viewing": ledger.viewing_json(viewing),
-        "since": row.since,
+        "since": row["since"],
     }
