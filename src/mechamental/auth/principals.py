@@ -14,7 +14,10 @@ class Principal:
     user_id: str
     org_id: str
     role: Role
-    token_id: str | None = None  # None for JWTs
+    token_id: str | None = None  # the API key's id (also for its tickets); None for JWTs
+    # When the credential stops being valid (epoch seconds): a key's `expires_at`, a JWT's
+    # `exp`. Streams opened with it end then (`sync.unauthorized`, `token_expired`).
+    expires_at: float | None = None
 
     def can(self, permission: Permission) -> bool:
         """Whether this principal's role grants `permission`."""

@@ -114,8 +114,13 @@ async def principal_from_api_key(conn: Conn, token: str, now: datetime) -> Princ
     row = rows[0]
     if row["expires_at"] is not None and row["expires_at"] <= now:
         return None
+    expires = row["expires_at"]
     return Principal(
-        user_id=row["user_id"], org_id=row["org_id"], role=Role(row["role"]), token_id=row["id"]
+        user_id=row["user_id"],
+        org_id=row["org_id"],
+        role=Role(row["role"]),
+        token_id=row["id"],
+        expires_at=expires.timestamp() if expires is not None else None,
     )
 
 
@@ -183,4 +188,5 @@ class JWTVerifier:
             return None, 0.0
         if not isinstance(role, str) or role not in Role.__members__.values():
             return None, 0.0
-        return Principal(user_id=sub, org_id=org_id, role=Role(role)), float(claims["exp"])
+        exp = float(claims["exp"])
+        return Principal(user_id=sub, org_id=org_id, role=Role(role), expires_at=exp), exp
