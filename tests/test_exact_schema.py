@@ -95,7 +95,7 @@ async def test_every_workspace_id_in_a_path_is_one_documented_type(
         for p in operation["parameters"]
         if p["name"] == "workspace_id"
     ]
-    assert len(schemas) == 8
+    assert len(schemas) == 9
     for schema in schemas:
         assert schema["pattern"] == r"^[^\x00]+$"
         assert schema["maxLength"] == 64 and schema["minLength"] == 1

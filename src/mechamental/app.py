@@ -9,9 +9,12 @@ from functools import partial
 from fastapi import FastAPI
 
 from mechamental import health
+from mechamental.auth.tickets import TicketSigner
 from mechamental.auth.tokens import JWTVerifier
 from mechamental.buckets.worker import bucket_worker_factory
+from mechamental.clock import Clock
 from mechamental.config import Settings, get_settings
+from mechamental.cors import CORSMiddleware
 from mechamental.db import Database
 from mechamental.errors import install_handlers
 from mechamental.middleware import RequestMiddleware
@@ -28,11 +31,17 @@ ComponentFactory = Callable[[Services], Component | None]
 
 def build_services(settings: Settings) -> Services:
     """Connect the process's long-lived parts (nothing is started yet)."""
+    clock = Clock()
+    secret_key = settings.resolved_secret_key()
     return Services(
         settings=settings,
         db=Database.from_settings(settings),
         jwt=JWTVerifier(settings),
-        cursor_key=settings.resolved_secret_key(),
+        cursor_key=secret_key,
+        tickets=TicketSigner(
+            secret_key, lifetime_seconds=settings.stream_ticket_seconds, clock=clock
+        ),
+        clock=clock,
     )
 
 
@@ -77,6 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Outermost, so that errors the request middleware renders (413, 500) are readable too.
+    app.add_middleware(
+        CORSMiddleware,
+        origins=settings.cors_origins,
+        routes=app.router.routes,
+        max_age=settings.cors_max_age_seconds,
+    )
     # Routes are matched in order: the hot API paths first, probes last.
     app.include_router(workspaces_router)
     app.include_router(sync_router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,8 @@ AWS_REGIONS = (
 )
 
 DEV_SECRET_FILE = "secret-key"
+# An origin as browsers send it: scheme, host, optional port; no path, no trailing slash.
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
 
 
 class SyncTuning(BaseSettings):
@@ -62,6 +65,8 @@ class SyncTuning(BaseSettings):
     sweep_interval_seconds: float = 0.5
     # A process that has not renewed its lease for this long is dead (Redis mode).
     process_lease_seconds: float = 10.0
+    # How often each process looks for revoked API keys whose streams it must end.
+    revocation_poll_seconds: float = 0.5
     # Unpublished outbox rows older than this are published by any process (Redis mode).
     orphan_after_seconds: float = 3.0
     # How often the outbox is checked for orphans, and retention pruned.
@@ -94,6 +99,14 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+
+    # Browsers on other origins (see mechamental.cors): exact origins, or "*" (no credentials).
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    cors_max_age_seconds: int = Field(default=600, ge=0, le=86400)
+    # Stream tickets: how long one opens (and reopens) its stream.
+    stream_ticket_seconds: int = Field(default=300, ge=10, le=86400)
+    # `?access_token=` on the stream: None means on in development only (tickets replace it).
+    allow_query_token: bool | None = None
 
     default_region: str = "us-east-1"
     allowed_regions: Annotated[tuple[str, ...], NoDecode] = AWS_REGIONS
@@ -143,6 +156,21 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, (tuple, list)):
+            for origin in value:
+                if origin != "*" and not _ORIGIN.fullmatch(str(origin)):
+                    raise ValueError(
+                        f"CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port]) or *"
+                    )
+            if "*" in value and len(value) > 1:
+                raise ValueError("CORS_ORIGINS: * stands alone")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.default_region not in self.allowed_regions:
@@ -158,6 +186,13 @@ class Settings(BaseSettings):
             if self.jwt_secret is not None and len(self.jwt_secret) < 32:
                 raise ValueError("MECHAMENTAL_JWT_SECRET must be 32+ chars outside development")
         return self
+
+    @property
+    def query_token_allowed(self) -> bool:
+        """Whether the stream still takes `?access_token=` (on in development by default)."""
+        if self.allow_query_token is None:
+            return self.env == "development"
+        return self.allow_query_token
 
     @property
     def is_sqlite(self) -> bool:

@@ -14,8 +14,9 @@ from fastapi import Depends, Header, Path, Query, Request
 
 from mechamental.auth.permissions import Permission
 from mechamental.auth.principals import Principal
-from mechamental.auth.tokens import TOKEN_PREFIX, principal_from_api_key
+from mechamental.auth.tokens import TOKEN_PREFIX, api_key_is_live, principal_from_api_key
 from mechamental.errors import AuthenticationFailed, Forbidden
+from mechamental.params import WorkspaceId
 from mechamental.services import Services
 from mechamental.types import utcnow
 
@@ -88,21 +89,66 @@ def require(permission: Permission) -> Callable[..., Awaitable[Caller]]:
     return dependency
 
 
+QUERY_TOKEN_OFF = (
+    "?access_token= is turned off on this server: open the stream with a ticket "
+    "(POST /v1/orgs/{org_id}/workspaces/{workspace_id}/sync/tickets) and ?ticket="
+)
+TicketParam = Annotated[
+    str | None,
+    Query(
+        max_length=2048,
+        description="A stream ticket (POST …/sync/tickets): opens this workspace's stream only",
+    ),
+]
+
+
+async def _from_ticket(
+    services: Services, ticket: str, org_id: str, workspace_id: str
+) -> Principal:
+    principal = services.tickets.verify(ticket, org_id=org_id, workspace_id=workspace_id)
+    if principal is not None and principal.token_id is not None:
+        # A ticket dies with the key it was made from.
+        async with services.db.reader() as conn:
+            live = await api_key_is_live(
+                conn, token_id=principal.token_id, now=services.clock.utcnow()
+            )
+        if not live:
+            principal = None
+    if principal is None:
+        raise AuthenticationFailed("Invalid or expired ticket, or its credential was revoked")
+    return principal
+
+
 def require_for_stream(permission: Permission) -> Callable[..., Awaitable[Caller]]:
-    """Like `require`, but also takes `?access_token=` (browsers' EventSource sends no headers)."""
+    """Like `require`, but also takes `?ticket=` (browsers' EventSource sends no headers),
+    and `?access_token=` where the server still allows it."""
 
     async def dependency(
         request: Request,
         org_id: Annotated[str, Path()],
+        workspace_id: WorkspaceId,
         authorization: Annotated[str | None, Header()] = None,
+        ticket: TicketParam = None,
         access_token: Annotated[
             str | None,
-            Query(description="Bearer token, for clients that cannot set headers (EventSource)"),
+            Query(
+                description="Bearer token, for clients that cannot set headers (EventSource); "
+                "off unless ALLOW_QUERY_TOKEN (tickets replace it)"
+            ),
         ] = None,
     ) -> Caller:
         services: Services = request.app.state.services
-        token = _bearer(authorization) if authorization or not access_token else access_token
-        principal = await authenticate(services, token)
+        if ticket is not None:
+            principal = await _from_ticket(services, ticket, org_id, workspace_id)
+        elif authorization or not access_token:
+            principal = await authenticate(services, _bearer(authorization))
+        elif not services.settings.query_token_allowed:
+            raise AuthenticationFailed(QUERY_TOKEN_OFF)
+        else:
+            principal = await authenticate(services, access_token)
+        if principal.expires_at is not None and principal.expires_at <= services.clock.now():
+            # Within a JWT's leeway: a stream would end the moment it opened.
+            raise AuthenticationFailed("The credential has expired")
         _authorize(request, principal, org_id, permission)
         return Caller(principal, services)
 

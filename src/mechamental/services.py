@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from mechamental.auth.tickets import TicketSigner
 from mechamental.auth.tokens import JWTVerifier
+from mechamental.clock import Clock
 from mechamental.config import Settings
 from mechamental.db import Database
 
@@ -20,6 +22,8 @@ class Services:
     db: Database
     jwt: JWTVerifier
     cursor_key: bytes
+    tickets: TicketSigner
+    clock: Clock  # the process's time (presence, tickets): tests move it forward
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -103,6 +103,7 @@ async def test_no_event_for_a_change_that_changes_nothing(
     stream.close()
 
 
+@pytest.mark.sync_settings(allow_query_token=True)
 async def test_access_token_query_for_eventsource(
     server: Server, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:

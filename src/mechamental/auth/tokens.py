@@ -190,3 +190,27 @@ class JWTVerifier:
             return None, 0.0
         exp = float(claims["exp"])
         return Principal(user_id=sub, org_id=org_id, role=Role(role), expires_at=exp), exp
+
+
+_KEY_STATE = FastQuery(
+    select(api_tokens.c.expires_at, api_tokens.c.revoked_at).where(
+        api_tokens.c.id == bindparam("token_id")
+    )
+)
+_REVOKED_SINCE = FastQuery(
+    select(api_tokens.c.id).where(api_tokens.c.revoked_at > bindparam("since"))
+)
+
+
+async def api_key_is_live(conn: Conn, *, token_id: str, now: datetime) -> bool:
+    """Whether the key `token_id` is neither revoked nor expired (a ticket made from it opens)."""
+    rows = await conn.fetch(_KEY_STATE, {"token_id": token_id})
+    if not rows or rows[0]["revoked_at"] is not None:
+        return False
+    expires = rows[0]["expires_at"]
+    return expires is None or expires > now
+
+
+async def revoked_since(conn: Conn, *, since: datetime) -> list[str]:
+    """Ids of the keys revoked after `since` (polled by every process that holds streams)."""
+    return [row["id"] for row in await conn.fetch(_REVOKED_SINCE, {"since": since})]

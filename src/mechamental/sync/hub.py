@@ -35,6 +35,7 @@ from mechamental.sync.events.bus import LocalBus, RedisBus
 from mechamental.sync.events.frames import HEARTBEAT, Frame, encode
 from mechamental.sync.events.publisher import Publisher
 from mechamental.sync.fanout.registry import StreamRegistry
+from mechamental.sync.fanout.revocations import RevocationWatch
 from mechamental.sync.fanout.session import ReadWorkspace, StreamSessions
 from mechamental.sync.presence import ledger
 from mechamental.sync.presence.memory_store import MemoryPresenceStore
@@ -71,7 +72,7 @@ class SyncHub(Component):
         self.settings: Settings = services.settings
         self.db: Database = services.db
         self.tuning: SyncTuning = self.settings.sync
-        self.clock = Clock()
+        self.clock: Clock = services.clock
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.redis: Redis | None = None
         store: PresenceStore = MemoryPresenceStore()
@@ -91,7 +92,9 @@ class SyncHub(Component):
             ring_size=self.tuning.ring_size,
             batch_window=self.tuning.batch_window_seconds,
             queue_limit=self.settings.stream_queue_limit,
+            wall_clock=self.clock.now,
         )
+        self.revocations = RevocationWatch(self.db, self.registry)
         self.sessions = StreamSessions(
             db=self.db,
             registry=self.registry,
@@ -127,6 +130,7 @@ class SyncHub(Component):
             self._every(self.tuning.sweep_interval_seconds, self.presence.settle, "presence sweep"),
             self._every(self.settings.heartbeat_seconds, self._heartbeat, "heartbeat"),
             self._every(self.registry.deadlines.resolution, self._expire_streams, "timeouts"),
+            self._every(self.tuning.revocation_poll_seconds, self.revocations.poll, "revocations"),
             self._every(self.tuning.prune_interval_seconds, self.prune, "retention"),
         ]
         self._tasks = [asyncio.create_task(loop()) for loop in loops]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query
 from starlette.responses import Response
@@ -20,9 +21,10 @@ from mechamental.errors import ERROR_RESPONSES, ErrorBody, ResourceNotFound
 from mechamental.params import NO_NUL, WorkspaceId
 from mechamental.responses import json_response
 from mechamental.sync.events import log as eventlog
+from mechamental.sync.fanout.connection import Credential
 from mechamental.sync.fanout.response import EventStreamResponse
 from mechamental.sync.hub import SyncHub, hub_of
-from mechamental.sync.schemas import PresenceList
+from mechamental.sync.schemas import PresenceList, StreamTicket
 
 router = APIRouter(
     prefix="/v1/orgs/{org_id}/workspaces/{workspace_id}/sync",
@@ -122,8 +124,8 @@ StreamReader = Annotated[
     InWorkspace,
     Depends(in_workspace(require_for_stream(Permission.SYNC_READ), deleted_too=True)),
 ]
-# Presence reads take the token from the Authorization header only (unlike the stream).
-PresenceReader = Annotated[InWorkspace, Depends(in_workspace(require(Permission.SYNC_READ)))]
+# Presence reads and tickets take the token from the Authorization header only.
+HeaderSyncReader = Annotated[InWorkspace, Depends(in_workspace(require(Permission.SYNC_READ)))]
 PresenceWriter = Annotated[InWorkspace, Depends(in_workspace(require(Permission.PRESENCE_WRITE)))]
 
 
@@ -155,14 +157,36 @@ async def stream_events(
 ) -> Response:
     """Live events of the workspace as Server-Sent Events, resumable with Last-Event-ID."""
     sessions = scope.hub.sessions
+    principal = scope.caller.principal
     plan = await sessions.prepare(
         org_id=scope.org_id,
         workspace_id=scope.workspace_id,
         user_id=scope.user_id,
+        credential=Credential(principal.token_id, principal.expires_at),
         last_event_id=last_event_id_header if last_event_id_header is not None else last_event_id,
         lifetime=scope.hub.stream_lifetime(timeout),
     )
     return EventStreamResponse(sessions, plan)
+
+
+@router.post(
+    "/tickets",
+    status_code=201,
+    summary="Create Stream Ticket",
+    response_model=StreamTicket,
+)
+async def create_stream_ticket(scope: HeaderSyncReader) -> Response:
+    """A short-lived ticket that opens this workspace's stream: no long-lived secret in a URL.
+
+    It carries the caller and the credential it was made from: it stops working when that
+    key is revoked or expires, and the streams it opened end then (`sync.unauthorized`).
+    """
+    services = scope.caller.services
+    issued = services.tickets.issue(scope.caller.principal, workspace_id=scope.workspace_id)
+    org, workspace = quote(scope.org_id, safe=""), quote(scope.workspace_id, safe="")
+    stream_url = f"/v1/orgs/{org}/workspaces/{workspace}/sync/stream?ticket={issued.ticket}"
+    body = {"ticket": issued.ticket, "expires_at": issued.expires_at, "stream_url": stream_url}
+    return json_response(body, status_code=201, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/presence/join", summary="Announce Presence Join", responses=UNAVAILABLE)
@@ -201,7 +225,7 @@ async def presence_viewing(
     "/presence", summary="List Present Members", response_model=PresenceList, responses=UNAVAILABLE
 )
 async def presence_list(
-    scope: PresenceReader,
+    scope: HeaderSyncReader,
     resource_type: Annotated[
         str | None, Query(max_length=100, description="Only members viewing this type")
     ] = None,

@@ -27,3 +27,13 @@ class PresenceList(BaseModel):
     """The members present in a workspace."""
 
     members: list[PresenceMember]
+
+
+class StreamTicket(BaseModel):
+    """Opens this workspace's stream (and reopens it) until `expires_at`: `?ticket=`."""
+
+    ticket: str = Field(description="Secret: put it only in the stream's URL")
+    expires_at: datetime = Field(description="Until when the ticket opens the stream")
+    stream_url: str = Field(
+        description="The stream's path with the ticket, for `new EventSource(stream_url)`"
+    )

@@ -24,6 +24,7 @@ class EventType(StrEnum):
     SYNC_CONNECTED = "sync.connected"
     SYNC_RESET = "sync.reset"
     SYNC_TIMEOUT = "sync.timeout"
+    SYNC_UNAUTHORIZED = "sync.unauthorized"
     # Recorded in the log (outbox), in the workspace's order.
     WORKSPACE_CREATED = "workspace.created"
     WORKSPACE_UPDATED = "workspace.updated"
@@ -82,6 +83,26 @@ def event_body(event: Event) -> bytes:
         option=_JSON,
         default=str,
     )
+
+
+def notice(
+    org_id: str, workspace_id: str, type_: str, data: dict[str, Any], occurred_at: datetime
+) -> bytes:
+    """A frame with no `id:` line and `"id": null`: the client's Last-Event-ID stays the last
+    event it received, whatever the stream was doing (live or still replaying)."""
+    body = orjson.dumps(
+        {
+            "id": None,
+            "type": type_,
+            "org_id": org_id,
+            "workspace_id": workspace_id,
+            "actor_id": None,
+            "occurred_at": occurred_at,
+            "data": data,
+        },
+        option=_JSON,
+    )
+    return b"event: %s\ndata: %s\n\n" % (type_.encode(), body)
 
 
 class Frame(NamedTuple):

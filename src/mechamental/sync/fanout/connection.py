@@ -13,9 +13,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mechamental.sync.events.frames import LAST_CHUNK, chunk
+
+
+class Credential(NamedTuple):
+    """What a stream was opened with: it ends when that credential does."""
+
+    token_id: str | None  # an API key (directly or through a ticket); None for a JWT
+    expires_at: float | None  # epoch seconds: a key's expires_at, a JWT's exp
+
+
+NO_CREDENTIAL = Credential(None, None)
 
 
 class FlowListener(Protocol):
@@ -33,6 +43,7 @@ class Stream:
 
     __slots__ = (
         "closed",
+        "credential",
         "flow",
         "lifetime",
         "limit",
@@ -56,8 +67,10 @@ class Stream:
         limit: int,
         lifetime: float,
         on_close: Callable[[Stream], None],
+        credential: Credential = NO_CREDENTIAL,
     ) -> None:
         self.org_id = org_id
+        self.credential = credential
         self.workspace_id = workspace_id
         self.user_id = user_id
         self.lifetime = lifetime

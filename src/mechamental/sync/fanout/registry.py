@@ -2,7 +2,8 @@
 
 The registry owns every per-stream entry the process keeps, so that a stream's end is
 handled in one place, whichever way it ends (the client went away, it fell too far behind,
-its time is up, the workspace was deleted, the server stops): the stream calls `closed`
+its time is up, its credential was revoked or expired, the workspace was deleted, the
+server stops): the stream calls `closed`
 once, which detaches it from its channel, drops a channel nobody uses, forgets its queue
 slot and deadline, and tells the listener (presence, wired in by the hub). After that the
 process holds nothing of the stream.
@@ -15,9 +16,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any, Protocol
 
-from mechamental.sync.events.frames import Event, EventType, Frame, encode
+from mechamental.sync.events.frames import Event, EventType, Frame, encode, notice
 from mechamental.sync.fanout.channel import Channel
-from mechamental.sync.fanout.connection import Stream
+from mechamental.sync.fanout.connection import NO_CREDENTIAL, Credential, Stream
 from mechamental.sync.fanout.deadlines import Deadlines
 from mechamental.types import utcnow
 
@@ -54,10 +55,15 @@ class StreamRegistry:
         ring_size: int,
         batch_window: float,
         queue_limit: int,
+        wall_clock: Callable[[], float],
     ) -> None:
         self.channels: dict[str, Channel] = {}
         self.queued: set[Stream] = set()
         self.deadlines: Deadlines[Stream] = Deadlines()
+        # Streams whose credential ends (a key's expires_at, a JWT's exp), and by API key.
+        self.credential_deadlines: Deadlines[Stream] = Deadlines()
+        self.by_key: dict[str, set[Stream]] = {}
+        self._wall_clock = wall_clock
         self.stopping = False
         self._read = read
         self._listener = listener
@@ -109,7 +115,13 @@ class StreamRegistry:
 
     # Streams.
     def new_stream(
-        self, *, org_id: str, workspace_id: str, user_id: str, lifetime: float
+        self,
+        *,
+        org_id: str,
+        workspace_id: str,
+        user_id: str,
+        lifetime: float,
+        credential: Credential = NO_CREDENTIAL,
     ) -> Stream:
         """A stream, not yet open (nothing is kept of it until `opened`)."""
         return Stream(
@@ -119,6 +131,7 @@ class StreamRegistry:
             limit=self._queue_limit,
             lifetime=lifetime,
             on_close=self._closed,
+            credential=credential,
         )
 
     def opened(self, stream: Stream, transport: asyncio.Transport | None) -> None:
@@ -128,6 +141,12 @@ class StreamRegistry:
         else:
             stream.use_queue()
             self.queued.add(stream)
+        token_id, expires_at = stream.credential
+        if token_id is not None:
+            self.by_key.setdefault(token_id, set()).add(stream)
+        if expires_at is not None:
+            remaining = expires_at - self._wall_clock()
+            self.credential_deadlines.add(stream, asyncio.get_running_loop().time() + remaining)
         self._listener.stream_opened(
             org_id=stream.org_id, workspace_id=stream.workspace_id, user_id=stream.user_id
         )
@@ -145,11 +164,47 @@ class StreamRegistry:
             self._drop_if_idle(channel)
         self.queued.discard(stream)
         self.deadlines.discard(stream)
+        self.credential_deadlines.discard(stream)
+        token_id = stream.credential.token_id
+        if token_id is not None:
+            streams = self.by_key.get(token_id)
+            if streams is not None:
+                streams.discard(stream)
+                if not streams:
+                    del self.by_key[token_id]
         self._listener.stream_closed(workspace_id=stream.workspace_id, user_id=stream.user_id)
 
     def expire(self, now: float) -> int:
-        """End the streams whose time is up (`sync.timeout`, then close)."""
-        return self.deadlines.expire(now, self._time_out)
+        """End the streams whose time is up (`sync.timeout`) or whose credential ended
+        (`sync.unauthorized`, `token_expired`), then close them."""
+        ended = self.credential_deadlines.expire(now, self._credential_expired)
+        return ended + self.deadlines.expire(now, self._time_out)
+
+    def revoke_keys(self, token_ids: Iterable[str]) -> int:
+        """End the streams opened with these API keys (or their tickets): `token_revoked`."""
+        ended = 0
+        for token_id in token_ids:
+            for stream in list(self.by_key.get(token_id, ())):
+                self._unauthorized(stream, "token_revoked")
+                ended += 1
+        return ended
+
+    def _credential_expired(self, stream: Stream) -> None:
+        self._unauthorized(stream, "token_expired")
+
+    def _unauthorized(self, stream: Stream, reason: str) -> None:
+        # No position in the frame: the client resumes from the last event it received.
+        channel = self.channels.get(stream.workspace_id)
+        if channel is not None:
+            channel.flush()  # what was already emitted reaches the stream first
+        frame = notice(
+            stream.org_id,
+            stream.workspace_id,
+            EventType.SYNC_UNAUTHORIZED,
+            {"reason": reason},
+            utcnow(),
+        )
+        stream.finish(frame)
 
     def _time_out(self, stream: Stream) -> None:
         # Say so, with the position to resume from, then close.

@@ -26,7 +26,7 @@ from mechamental.errors import ResourceNotFound
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.events.frames import EventType, parse_event_id, retry_hint
 from mechamental.sync.fanout.channel import Channel
-from mechamental.sync.fanout.connection import Stream
+from mechamental.sync.fanout.connection import NO_CREDENTIAL, Credential, Stream
 from mechamental.sync.fanout.protocol import EXTENSION, STREAM_WRITE_KEY
 from mechamental.sync.fanout.registry import ReadOrgFrames, StreamRegistry, synthetic
 
@@ -73,6 +73,7 @@ class StreamPlan:
     start: int  # the last position the client has: events after it follow
     opening: bytes  # retry hint, sync.connected and maybe sync.reset
     lifetime: float  # seconds until sync.timeout
+    credential: Credential = NO_CREDENTIAL  # the stream ends when it does
     final: bool = False  # a deleted workspace: the opening holds the rest of its log, then end
 
 
@@ -135,6 +136,7 @@ class StreamSessions:
         user_id: str,
         last_event_id: str | None,
         lifetime: float,
+        credential: Credential = NO_CREDENTIAL,
     ) -> StreamPlan:
         """Read the snapshot and decide between a fresh start, a resume and a reset."""
         channel = self.registry.hold(workspace_id, org_id=org_id)
@@ -145,9 +147,11 @@ class StreamSessions:
             if last_event_id is None:
                 self.registry.release(channel)
                 raise
-            return await self._after_deletion(
+            plan = await self._after_deletion(
                 channel, org_id, workspace_id, user_id, last_event_id, lifetime
             )
+            plan.credential = credential
+            return plan
         except BaseException:
             self.registry.release(channel)
             raise
@@ -173,7 +177,9 @@ class StreamSessions:
         if reason is not None:
             reset = {"reason": reason, "last_event_id": last_event_id}
             opening += synthetic(org_id, workspace_id, head, EventType.SYNC_RESET, reset)
-        return StreamPlan(channel, org_id, workspace_id, user_id, start, opening, lifetime)
+        return StreamPlan(
+            channel, org_id, workspace_id, user_id, start, opening, lifetime, credential
+        )
 
     async def _after_deletion(
         self,
@@ -213,6 +219,7 @@ class StreamSessions:
             workspace_id=plan.workspace_id,
             user_id=plan.user_id,
             lifetime=plan.lifetime,
+            credential=plan.credential,
         )
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
