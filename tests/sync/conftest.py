@@ -23,9 +23,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from mechamental.config import Settings, SyncTuning
+from mechamental.db import Database
 from mechamental.sync.fanout.protocol import SyncHttpToolsProtocol
 from mechamental.sync.hub import SyncHub, hub_of
-from tests.conftest import IN_CI, Tenant, make_settings
+from tests.conftest import IN_CI, Tenant, create_tenant, make_settings
+from tests.sync.procs import ServerProcess
 from tests.sync.sse import Stream, open_stream
 
 REDIS_URL = os.environ.get("MECHAMENTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -210,3 +212,31 @@ async def presence(
     assert response.status_code == 200, response.text
     assert response.content == b"null"
     return response
+
+
+# Real server processes (tests/sync/procs.py).
+@pytest.fixture
+async def tenant_db(database_url: str) -> AsyncIterator[Tenant]:
+    """A tenant in the shared database the processes use."""
+    db = Database(database_url)
+    try:
+        yield await create_tenant(db, "proc")
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> AsyncIterator[str]:  # type: ignore[misc]
+    """A Redis key prefix for this test's processes (removed afterwards)."""
+    value = f"mmtest-{uuid.uuid4().hex[:12]}"
+    yield value
+    drop_prefix(redis_url, value)
+
+
+@pytest.fixture
+async def procs(tmp_path: Path) -> AsyncIterator[list[ServerProcess]]:
+    """Processes started by the test; killed at the end."""
+    started: list[ServerProcess] = []
+    yield started
+    for proc in started:
+        await proc.kill()

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import Tenant
+from tests.sync.sse import Stream, open_stream
+
 MECHAMENTAL = str(Path(sys.executable).with_name("mechamental"))
 START_SECONDS = 120.0  # a process must answer within this (a bound, never a measurement)
 
@@ -193,3 +196,45 @@ class RedisServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+FAST = {
+    "MECHAMENTAL_PRESENCE_GRACE_SECONDS": "1",
+    "MECHAMENTAL_SYNC_PROCESS_LEASE_SECONDS": "1",
+    "MECHAMENTAL_SYNC_SWEEP_INTERVAL_SECONDS": "0.2",
+    "MECHAMENTAL_SYNC_ORPHAN_AFTER_SECONDS": "1",
+    "MECHAMENTAL_SYNC_DRAIN_INTERVAL_SECONDS": "0.3",
+}
+
+
+async def launch(procs: list[ServerProcess], env: dict[str, str], tmp_path: Path) -> ServerProcess:
+    """Start one more server process."""
+    proc = ServerProcess(env, log=tmp_path / f"server-{len(procs)}.log")
+    procs.append(proc)
+    return await proc.start()
+
+
+async def stream_on(
+    proc: ServerProcess,
+    tenant: Tenant,
+    ws_id: str,
+    role: str = "owner",
+    last_event_id: str | None = None,
+) -> Stream:
+    """Open a stream on one process."""
+    headers = {"Authorization": f"Bearer {tenant.tokens[role]}"}
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
+    stream = await open_stream(proc.port, f"{tenant.base}/{ws_id}/sync/stream", headers)
+    assert stream.status == 200
+    return stream
+
+
+async def create_ws(client: httpx.AsyncClient, proc: ServerProcess, tenant: Tenant) -> str:
+    """Create a workspace through one process."""
+    response = await client.post(
+        f"{proc.url}{tenant.base}", json={"name": "shared"}, headers=tenant.headers()
+    )
+    assert response.status_code == 201, response.text
+    ws_id: str = response.json()["workspace_id"]
+    return ws_id

@@ -6,91 +6,26 @@ import asyncio
 import shutil
 import signal
 import time
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from mechamental.db import Database
-from tests.conftest import IN_CI, Tenant, create_tenant
+from tests.conftest import IN_CI, Tenant
 from tests.helpers import assert_envelope, eventually
-from tests.sync.conftest import drop_prefix
-from tests.sync.procs import RedisServer, ServerProcess, server_env
-from tests.sync.sse import Stream, open_stream
+from tests.sync.procs import (
+    FAST,
+    RedisServer,
+    ServerProcess,
+    create_ws,
+    launch,
+    server_env,
+    stream_on,
+)
 
 # Each test starts real processes: on a loaded machine that alone may take minutes.
 pytestmark = pytest.mark.timeout(900)
-
-FAST = {
-    "MECHAMENTAL_PRESENCE_GRACE_SECONDS": "1",
-    "MECHAMENTAL_SYNC_PROCESS_LEASE_SECONDS": "1",
-    "MECHAMENTAL_SYNC_SWEEP_INTERVAL_SECONDS": "0.2",
-    "MECHAMENTAL_SYNC_ORPHAN_AFTER_SECONDS": "1",
-    "MECHAMENTAL_SYNC_DRAIN_INTERVAL_SECONDS": "0.3",
-}
-
-
-@pytest.fixture
-async def tenant_db(database_url: str) -> AsyncIterator[Tenant]:
-    """A tenant in the shared database the processes use."""
-    db = Database(database_url)
-    try:
-        yield await create_tenant(db, "proc")
-    finally:
-        await db.dispose()
-
-
-@pytest.fixture
-def prefix(redis_url: str) -> AsyncIterator[str]:  # type: ignore[misc]
-    """A Redis key prefix for this test's processes (removed afterwards)."""
-    value = f"mmtest-{uuid.uuid4().hex[:12]}"
-    yield value
-    drop_prefix(redis_url, value)
-
-
-@pytest.fixture
-async def procs(tmp_path: Path) -> AsyncIterator[list[ServerProcess]]:
-    """Processes started by the test; killed at the end."""
-    started: list[ServerProcess] = []
-    yield started
-    for proc in started:
-        await proc.kill()
-
-
-async def launch(procs: list[ServerProcess], env: dict[str, str], tmp_path: Path) -> ServerProcess:
-    """Start one more server process."""
-    proc = ServerProcess(env, log=tmp_path / f"server-{len(procs)}.log")
-    procs.append(proc)
-    return await proc.start()
-
-
-async def stream_on(
-    proc: ServerProcess,
-    tenant: Tenant,
-    ws_id: str,
-    role: str = "owner",
-    last_event_id: str | None = None,
-) -> Stream:
-    """Open a stream on one process."""
-    headers = {"Authorization": f"Bearer {tenant.tokens[role]}"}
-    if last_event_id:
-        headers["Last-Event-ID"] = last_event_id
-    stream = await open_stream(proc.port, f"{tenant.base}/{ws_id}/sync/stream", headers)
-    assert stream.status == 200
-    return stream
-
-
-async def create_ws(client: httpx.AsyncClient, proc: ServerProcess, tenant: Tenant) -> str:
-    """Create a workspace through one process."""
-    response = await client.post(
-        f"{proc.url}{tenant.base}", json={"name": "shared"}, headers=tenant.headers()
-    )
-    assert response.status_code == 201, response.text
-    ws_id: str = response.json()["workspace_id"]
-    return ws_id
 
 
 async def test_two_processes_share_events_and_presence(
