@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BROWSER_STAMP := tests/browser/node_modules/.installed
+# Without npm the browser tests skip (and fail under CI=true).
+BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP))
 
 .PHONY: run test lint typecheck check install clean
 
@@ -12,12 +15,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# The browser tests' npm packages (playwright-core), from the committed lockfile.
+$(BROWSER_STAMP): tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(BROWSER_DEPS)
 
 run: $(STAMP)
 	$(BIN)/mechamental serve
 
-test: $(STAMP)
+test: $(STAMP) $(BROWSER_DEPS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -30,4 +38,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules
