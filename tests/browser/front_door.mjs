@@ -88,7 +88,8 @@ try {
     null,
     "workspace.updated",
   );
-  const lastEventId = await page.evaluate(() => window.source.lastEventId);
+  const lastEventId = await page.evaluate(() => window.lastEventId);
+  assert.ok(lastEventId, "events carry ids");
   result.changes = await page.evaluate(
     () => window.events.filter((e) => e.type === "workspace.updated").map((e) => e.data.data.changes),
   );
@@ -110,7 +111,8 @@ try {
   );
   // EventSource reconnects with the same ticket, which died with its key: it gives up.
   await until(page, () => window.source.readyState === EventSource.CLOSED, null, "give up");
-  result.resumeFrom = await page.evaluate(() => window.source.lastEventId);
+  // The frame has no id: the resume point is still the last event received.
+  result.resumeFrom = await page.evaluate(() => window.lastEventId);
   assert.equal(result.resumeFrom, lastEventId, "sync.unauthorized moved no resume point");
 
   // Meanwhile the workspace changed; a fresh ticket and the last event id miss nothing.
