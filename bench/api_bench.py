@@ -1,10 +1,12 @@
 """Workspaces API benchmark: wrk against one uvicorn worker, ratios within one run.
 
-Usage: .venv/bin/python bench/api_bench.py [--backend sqlite|postgres] [--duration 10]
+Usage: .venv/bin/python bench/api_bench.py [--backend sqlite|postgres] [--duration 10] [--cors]
 
 Reports requests/s and p50/p99 for GET /healthz, GET one workspace, list (limit 50) and
 create, each as a ratio to /healthz measured in the same run; then list latency on an org
 with 1,000 vs 100,000 workspaces (first page and a deep page), which must stay within 1.5x.
+With `--cors` the server lists an origin and every request carries it (`Origin:`), as a
+browser's would: the CORS headers are on every response measured.
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ async def seed(url: str, org_id: str, count: int) -> tuple[str, str, str]:
     return issued.secret, ids[-1], ids[len(ids) // 20]
 
 
+CORS_ORIGIN = "http://front-end.example"
+EXTRA_HEADERS: list[str] = []  # `--cors` adds an Origin header
+
+
 def wrk(url: str, token: str, duration: int, script: str | None = None) -> dict[str, float]:
     """Run wrk -c32 and parse requests/s, p50 and p99 (ms)."""
     cmd = [
@@ -103,6 +109,8 @@ def wrk(url: str, token: str, duration: int, script: str | None = None) -> dict[
         "-H",
         f"Authorization: Bearer {token}",
     ]
+    for header in EXTRA_HEADERS:
+        cmd += ["-H", header]
     if script:
         cmd += ["-s", script]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
@@ -118,9 +126,10 @@ def wrk(url: str, token: str, duration: int, script: str | None = None) -> dict[
     return {"rps": rps, "p50": pct("50"), "p99": pct("99")}
 
 
-def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, data_dir: Path, port: int, cors: bool) -> subprocess.Popen[bytes]:
     """Start `mechamental serve` with one worker and wait for /healthz."""
     env = {
+        **({"MECHAMENTAL_CORS_ORIGINS": CORS_ORIGIN} if cors else {}),
         **os.environ,
         "MECHAMENTAL_DATABASE_URL": url,
         "MECHAMENTAL_DATA_DIR": str(data_dir),
@@ -209,7 +218,10 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--big", type=int, default=100_000)
+    parser.add_argument("--cors", action="store_true", help="an allowed Origin on every request")
     args = parser.parse_args()
+    if args.cors:
+        EXTRA_HEADERS.append(f"Origin: {CORS_ORIGIN}")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     data_dir = Path(tempfile.mkdtemp(prefix="mm-bench-"))
@@ -219,14 +231,14 @@ def main() -> None:
         small_token, small_ws, small_deep = asyncio.run(seed(url, "small", 1_000))
         big_token, _, big_deep = asyncio.run(seed(url, "big", args.big))
         port = free_port()
-        server = start_server(url, data_dir, port)
+        server = start_server(url, data_dir, port, args.cors)
         lua = data_dir / "create.lua"
         lua.write_text(
             'wrk.method = "POST"\nwrk.body = \'{"name": "bench", "tags": ["a"]}\'\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
         try:
-            print(f"backend={args.backend}, big org = {args.big:,} workspaces")
+            print(f"backend={args.backend}, big org = {args.big:,} workspaces, cors={args.cors}")
             base = f"http://127.0.0.1:{port}"
             throughput(base, small_token, small_ws, args.duration, lua)
             key = Settings(data_dir=data_dir).resolved_secret_key()
