@@ -9,6 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from mechamental import health
+from mechamental.api_keys.usage import key_usage_flusher_factory
 from mechamental.auth.tokens import JWTVerifier
 from mechamental.buckets.worker import bucket_worker_factory
 from mechamental.config import Settings, get_settings
@@ -39,7 +40,9 @@ def build_services(settings: Settings) -> Services:
 def component_factories() -> list[ComponentFactory]:
     """Background parts that run inside the API process, in start order."""
     # The stream's snapshot reads the workspace through the app: sync does not import it.
+    # The usage flusher starts first so that it stops last, after every request is done.
     return [
+        key_usage_flusher_factory,
         partial(sync_component, read_workspace=read_api_workspace),
         bucket_worker_factory,
         idempotency_purger_factory,

@@ -58,8 +58,12 @@ async def authenticate(services: Services, token: str) -> Principal:
     """Resolve a bearer token to a principal, or raise 401."""
     principal: Principal | None = None
     if token.startswith(TOKEN_PREFIX):
+        now = utcnow()
         async with services.db.reader() as conn:
-            principal = await principal_from_api_key(conn, token, utcnow())
+            principal = await principal_from_api_key(conn, token, now)
+        if principal is not None and principal.token_id is not None:
+            # In memory only (a dict store): the flusher writes last_used_at in batches.
+            services.key_usage.record(principal.token_id, now)
     elif token.count(".") == 2:
         principal = services.jwt.verify(token)
     if principal is None:

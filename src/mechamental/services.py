@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from mechamental.auth.tokens import JWTVerifier
+from mechamental.auth.usage import KeyUsage
 from mechamental.config import Settings
 from mechamental.db import Database
 
@@ -20,6 +21,8 @@ class Services:
     db: Database
     jwt: JWTVerifier
     cursor_key: bytes
+    # Uses of API keys, noted per request and written by `api_keys.usage.KeyUsageFlusher`.
+    key_usage: KeyUsage = field(default_factory=KeyUsage)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
