@@ -9,6 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from mechamental import health
+from mechamental.api_keys.routes import router as api_keys_router
 from mechamental.api_keys.usage import key_usage_flusher_factory
 from mechamental.auth.tokens import JWTVerifier
 from mechamental.buckets.worker import bucket_worker_factory
@@ -83,5 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order: the hot API paths first, probes last.
     app.include_router(workspaces_router)
     app.include_router(sync_router)
+    app.include_router(api_keys_router)
     app.include_router(health.router)
     return app

@@ -119,3 +119,4 @@ WorkspaceUpdater = Annotated[Caller, Depends(require(Permission.WORKSPACE_UPDATE
 WorkspaceDeleter = Annotated[Caller, Depends(require(Permission.WORKSPACE_DELETE))]
 SyncReader = Annotated[Caller, Depends(require_for_stream(Permission.SYNC_READ))]
 PresenceWriter = Annotated[Caller, Depends(require(Permission.PRESENCE_WRITE))]
+ApiKeyManager = Annotated[Caller, Depends(require(Permission.API_KEY_MANAGE))]
