@@ -137,7 +137,7 @@ async def run(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         for n, key in enumerate(keys):
             async with db.transaction() as conn:
-                await tokens.revoke_token(conn, token_id=key.id)
+                await tokens.revoke_token(conn, org_id=org, token_id=key.id)
             committed[key.secret] = time.perf_counter()
             await asyncio.sleep(max(0.0, started + (n + 1) * interval - time.perf_counter()))
         await asyncio.sleep(3)

@@ -13,6 +13,15 @@ COLLECTION = "/v1/orgs/{org_id}/workspaces"
 ITEM = "/v1/orgs/{org_id}/workspaces/{workspace_id}"
 # Sync (a separate reference page) lives below one workspace; nothing else may appear.
 SYNC_PREFIX = ITEM + "/sync/"
+# API keys (beyond the reference): managed by owners and admins.
+KEYS = "/v1/orgs/{org_id}/api-keys"
+KEY = KEYS + "/{key_id}"
+KEY_OPERATIONS = {
+    ("get", KEYS): ("List API Keys", "200", "ApiKeyList"),
+    ("post", KEYS): ("Create API Key", "201", "ApiKeyCreated"),
+    ("get", KEY): ("Get API Key", "200", "ApiKeyRead"),
+    ("delete", KEY): ("Revoke API Key", "204", None),
+}
 
 OPERATIONS = {
     ("get", COLLECTION): ("List Workspaces", "200", "WorkspaceList"),
@@ -48,16 +57,16 @@ def _content_schema(response: dict[str, Any]) -> dict[str, Any]:
 
 def test_only_the_documented_paths(doc: dict[str, Any]) -> None:
     paths = set(doc["paths"])
-    assert {"/healthz", "/readyz", COLLECTION, ITEM} <= paths
-    others = paths - {"/healthz", "/readyz", COLLECTION, ITEM}
+    assert {"/healthz", "/readyz", COLLECTION, ITEM, KEYS, KEY} <= paths
+    others = paths - {"/healthz", "/readyz", COLLECTION, ITEM, KEYS, KEY}
     assert all(p.startswith(SYNC_PREFIX) for p in others), others
     operations = {
         (method, path)
-        for path in (COLLECTION, ITEM)
+        for path in (COLLECTION, ITEM, KEYS, KEY)
         for method in doc["paths"][path]
         if method in HTTP_METHODS
     }
-    assert operations == set(OPERATIONS)
+    assert operations == set(OPERATIONS) | set(KEY_OPERATIONS)
     for health in ("/healthz", "/readyz"):
         assert {m for m in doc["paths"][health] if m in HTTP_METHODS} == {"get"}
 
@@ -82,6 +91,51 @@ def test_operation_shapes_and_errors(doc: dict[str, Any], method: str, path: str
         assert ("path", "workspace_id") in params
     assert ("header", "authorization") in params
     assert params[("header", "authorization")]["required"] is False
+
+
+@pytest.mark.parametrize(("method", "path"), list(KEY_OPERATIONS))
+def test_key_operations_and_errors(doc: dict[str, Any], method: str, path: str) -> None:
+    summary, success, model = KEY_OPERATIONS[(method, path)]
+    op = doc["paths"][path][method]
+    assert op["summary"] == summary
+    responses = op["responses"]
+    if model is None:
+        assert "content" not in responses[success]  # 204: no body
+    else:
+        assert _ref(_content_schema(responses[success])) == model
+    assert set(responses) & {"200", "201", "204"} == {success}
+    extra = {"413"} if method == "post" else set()
+    for code in ("401", "403", "404", "500", *extra):
+        assert _ref(_content_schema(responses[code])) == "ErrorBody", (method, path, code)
+        assert responses[code]["description"]
+    assert _ref(_content_schema(responses["422"])) == "HTTPValidationError"
+    params = {(p["in"], p["name"]): p for p in op.get("parameters", [])}
+    assert params[("path", "org_id")]["required"] is True
+    assert params[("header", "authorization")]["required"] is False
+    if path == KEY:
+        key_id = params[("path", "key_id")]["schema"]
+        assert (key_id["minLength"], key_id["maxLength"]) == (1, 64)
+    if (method, path) == ("get", KEYS):
+        query = {name for (where, name) in params if where == "query"}
+        assert query == {"limit", "cursor"}
+        limit = params[("query", "limit")]["schema"]
+        assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 200, 50)
+
+
+def test_key_models(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    fields = {"id", "name", "role", "user_id", "created_at", "expires_at", "last_used_at"}
+    assert set(schemas["ApiKeyRead"]["properties"]) == fields
+    assert set(schemas["ApiKeyCreated"]["properties"]) == fields | {"secret"}
+    assert "secret" not in schemas["ApiKeyList"]["properties"]["api_keys"]["items"]["$ref"].lower()
+    assert set(schemas["ApiKeyList"]["properties"]) == {
+        "total", "has_more", "next_cursor", "api_keys",
+    }  # fmt: skip
+    create = schemas["ApiKeyCreate"]
+    assert set(create["properties"]) == {"name", "role", "user_id", "expires_at"}
+    assert create.get("additionalProperties") is False
+    body = doc["paths"][KEYS]["post"]["requestBody"]
+    assert _ref(_content_schema(body)) == "ApiKeyCreate" and body["required"]
 
 
 def test_list_query_parameters(doc: dict[str, Any]) -> None:

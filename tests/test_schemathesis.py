@@ -16,7 +16,10 @@ Deliberate exclusions, each a rule of the server's state that a schema cannot st
   nothing to generate, which that health check mistakes for an over-constrained schema.
 - One worker: CPython 3.11.7's ast.parse is not thread-safe (hypothesis parses lambdas
   while generating), which makes runs with several workers crash inside schemathesis.
-- DELETE gets a workspace of its own, so the others keep a real one to work on.
+- An API key's `expires_at` must be in the future (a rule of the clock): the hooks move a
+  valid date-time that is not a day ahead, as they do one Python cannot hold (after the
+  year 9999 once in UTC, which the RFC 3339 grammar allows).
+- DELETE gets a workspace and an API key of its own, so the others keep real ones to work on.
 """
 
 from __future__ import annotations
@@ -73,7 +76,16 @@ async def _workspace(client: httpx.AsyncClient, tenant: Tenant, name: str) -> st
     return workspace_id
 
 
-def _config(tmp_path: Path, acme: Tenant, globex: Tenant, ws_id: str, doomed_id: str) -> Path:
+async def _key(client: httpx.AsyncClient, tenant: Tenant, name: str) -> str:
+    url = f"/v1/orgs/{tenant.org_id}/api-keys"
+    body = {"name": name, "role": "viewer"}
+    response = await client.post(url, json=body, headers=tenant.headers())
+    assert response.status_code == 201, response.text
+    key_id: str = response.json()["id"]
+    return key_id
+
+
+def _config(tmp_path: Path, acme: Tenant, globex: Tenant, ids: dict[str, str]) -> Path:
     auth = {
         "auth": [
             {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {t}"}]}
@@ -95,14 +107,21 @@ peers = ["acme", "globex"]
 
 [parameters]
 "path.org_id" = "{acme.org_id}"
-"path.workspace_id" = "{ws_id}"
+"path.workspace_id" = "{ids["workspace"]}"
+"path.key_id" = "{ids["key"]}"
 
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "429"]
 
 [[operations]]
 include-method = "DELETE"
-parameters = {{ "path.workspace_id" = "{doomed_id}" }}
+include-path = "/v1/orgs/{{org_id}}/workspaces/{{workspace_id}}"
+parameters = {{ "path.workspace_id" = "{ids["doomed_workspace"]}" }}
+
+[[operations]]
+include-method = "DELETE"
+include-path = "/v1/orgs/{{org_id}}/api-keys/{{key_id}}"
+parameters = {{ "path.key_id" = "{ids["doomed_key"]}" }}
 """
     )
     return config
@@ -113,9 +132,13 @@ async def test_schemathesis_finds_nothing(
 ) -> None:
     acme, globex = tenants
     async with httpx.AsyncClient(base_url=server.url) as client:
-        ws_id = await _workspace(client, acme, "schemathesis")
-        doomed_id = await _workspace(client, acme, "deleted by schemathesis")
-    config = _config(tmp_path, acme, globex, ws_id, doomed_id)
+        ids = {
+            "workspace": await _workspace(client, acme, "schemathesis"),
+            "doomed_workspace": await _workspace(client, acme, "deleted by schemathesis"),
+            "key": await _key(client, acme, "schemathesis"),
+            "doomed_key": await _key(client, acme, "revoked by schemathesis"),
+        }
+    config = _config(tmp_path, acme, globex, ids)
     env = {
         **os.environ,
         "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
@@ -139,4 +162,4 @@ async def test_schemathesis_finds_nothing(
     output, _ = await proc.communicate()
     text = output.decode(errors="replace")
     assert proc.returncode == 0, text[-12000:]
-    assert "Tested: 12" in text, text[-3000:]  # every operation was exercised
+    assert "Tested: 16" in text, text[-3000:]  # every operation was exercised

@@ -9,6 +9,8 @@ from functools import partial
 from fastapi import FastAPI
 
 from mechamental import health
+from mechamental.api_keys.routes import router as api_keys_router
+from mechamental.api_keys.usage import key_usage_flusher_factory
 from mechamental.auth.tickets import TicketSigner
 from mechamental.auth.tokens import JWTVerifier
 from mechamental.buckets.worker import bucket_worker_factory
@@ -48,7 +50,9 @@ def build_services(settings: Settings) -> Services:
 def component_factories() -> list[ComponentFactory]:
     """Background parts that run inside the API process, in start order."""
     # The stream's snapshot reads the workspace through the app: sync does not import it.
+    # The usage flusher starts first so that it stops last, after every request is done.
     return [
+        key_usage_flusher_factory,
         partial(sync_component, read_workspace=read_api_workspace),
         bucket_worker_factory,
         idempotency_purger_factory,
@@ -96,5 +100,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order: the hot API paths first, probes last.
     app.include_router(workspaces_router)
     app.include_router(sync_router)
+    app.include_router(api_keys_router)
     app.include_router(health.router)
     return app

@@ -184,6 +184,7 @@ def tokens_create(
     user: Annotated[str, typer.Option(help="User id the token acts as")],
     role: Annotated[Role, typer.Option(help="owner, admin, member or viewer")],
     expires_in: Annotated[str | None, typer.Option(help="e.g. 30d, 12h")] = None,
+    name: Annotated[str, typer.Option(help="A label, as the HTTP API shows it")] = "",
 ) -> None:
     """Issue a token; prints the secret once, alone on stdout."""
     ttl = parse_duration(expires_in) if expires_in else None
@@ -194,7 +195,9 @@ def tokens_create(
         ).first()
         if exists is None:
             raise typer.BadParameter(f"no organization {org}", param_hint="--org")
-        return await tokens.create_token(conn, org_id=org, user_id=user, role=role, expires_in=ttl)
+        return await tokens.create_token(
+            conn, org_id=org, user_id=user, role=role, expires_in=ttl, name=name
+        )
 
     issued = _in_transaction(get_settings(), work)
     typer.echo(f"token id {issued.id}", err=True)
@@ -203,18 +206,28 @@ def tokens_create(
 
 @tokens_app.command("list")
 def tokens_list(org: Annotated[str, typer.Option(help="Organization id")]) -> None:
-    """List an org's tokens (never their secrets)."""
+    """List an org's tokens, newest first (never their secrets), revoked ones included."""
     rows = _in_transaction(get_settings(), lambda c: tokens.list_tokens(c, org_id=org))
     for t in rows:
         state = "revoked" if t["revoked_at"] else "active"
         expires = t["expires_at"].isoformat() if t["expires_at"] else "never"
-        typer.echo(f"{t['id']}\t{t['user_id']}\t{t['role']}\t{state}\texpires={expires}")
+        used = t["last_used_at"].isoformat() if t["last_used_at"] else "never"
+        typer.echo(
+            f"{t['id']}\t{t['user_id']}\t{t['role']}\t{state}\texpires={expires}"
+            f"\tlast_used={used}\t{t['name']}"
+        )
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: str) -> None:
-    """Revoke a token by id."""
-    if not _in_transaction(get_settings(), lambda c: tokens.revoke_token(c, token_id=token_id)):
+def tokens_revoke(
+    token_id: str,
+    org: Annotated[str | None, typer.Option(help="Only if the token is this org's")] = None,
+) -> None:
+    """Revoke a token by id (of any org: the operator holds the whole database)."""
+    revoked = _in_transaction(
+        get_settings(), lambda c: tokens.revoke_token(c, org_id=org, token_id=token_id)
+    )
+    if not revoked:
         typer.echo(f"no active token {token_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {token_id}", err=True)

@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     fd_reserve: int = Field(default=128, ge=0)
     idempotency_ttl_seconds: int = 24 * 3600
     idempotency_purge_seconds: float = 300.0  # how often expired keys are deleted
+    # How often API keys' last_used_at is written (one batched UPDATE), and so its precision.
+    api_key_usage_flush_seconds: float = Field(default=60.0, gt=0)
 
     # Sync (events and presence).
     redis_url: str | None = None

@@ -59,8 +59,12 @@ async def authenticate(services: Services, token: str) -> Principal:
     """Resolve a bearer token to a principal, or raise 401."""
     principal: Principal | None = None
     if token.startswith(TOKEN_PREFIX):
+        now = utcnow()
         async with services.db.reader() as conn:
-            principal = await principal_from_api_key(conn, token, utcnow())
+            principal = await principal_from_api_key(conn, token, now)
+        if principal is not None and principal.token_id is not None:
+            # In memory only (a dict store): the flusher writes last_used_at in batches.
+            services.key_usage.record(principal.token_id, now)
     elif token.count(".") == 2:
         principal = services.jwt.verify(token)
     if principal is None:
@@ -108,11 +112,12 @@ async def _from_ticket(
     principal = services.tickets.verify(ticket, org_id=org_id, workspace_id=workspace_id)
     if principal is not None and principal.token_id is not None:
         # A ticket dies with the key it was made from.
+        now = services.clock.utcnow()
         async with services.db.reader() as conn:
-            live = await api_key_is_live(
-                conn, token_id=principal.token_id, now=services.clock.utcnow()
-            )
-        if not live:
+            live = await api_key_is_live(conn, token_id=principal.token_id, now=now)
+        if live:
+            services.key_usage.record(principal.token_id, now)  # a use of the key, too
+        else:
             principal = None
     if principal is None:
         raise AuthenticationFailed("Invalid or expired ticket, or its credential was revoked")
@@ -161,3 +166,4 @@ WorkspaceUpdater = Annotated[Caller, Depends(require(Permission.WORKSPACE_UPDATE
 WorkspaceDeleter = Annotated[Caller, Depends(require(Permission.WORKSPACE_DELETE))]
 SyncReader = Annotated[Caller, Depends(require_for_stream(Permission.SYNC_READ))]
 PresenceWriter = Annotated[Caller, Depends(require(Permission.PRESENCE_WRITE))]
+ApiKeyManager = Annotated[Caller, Depends(require(Permission.API_KEY_MANAGE))]

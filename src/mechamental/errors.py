@@ -57,8 +57,10 @@ class Forbidden(APIError):
     error = "FORBIDDEN"
     message = "You don't have permission to perform this action"
 
-    def __init__(self, required_permission: str) -> None:
-        super().__init__(required_permission=required_permission)
+    def __init__(
+        self, required_permission: str, message: str | None = None, **details: Any
+    ) -> None:
+        super().__init__(message, required_permission=required_permission, **details)
 
 
 class ResourceNotFound(APIError):

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from mechamental.auth.tickets import TicketSigner
 from mechamental.auth.tokens import JWTVerifier
+from mechamental.auth.usage import KeyUsage
 from mechamental.clock import Clock
 from mechamental.config import Settings
 from mechamental.db import Database
@@ -24,6 +25,8 @@ class Services:
     cursor_key: bytes
     tickets: TicketSigner
     clock: Clock  # the process's time (presence, tickets): tests move it forward
+    # Uses of API keys, noted per request and written by `api_keys.usage.KeyUsageFlusher`.
+    key_usage: KeyUsage = field(default_factory=KeyUsage)
     extras: dict[str, Any] = field(default_factory=dict)
 
 

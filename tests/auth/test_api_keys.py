@@ -91,7 +91,7 @@ async def test_revoked_key_is_401(app: FastAPI, client: httpx.AsyncClient, tenan
     url = f"{tenant.base}/{ws['workspace_id']}"
     assert (await client.get(url, headers=bearer(issued.secret))).status_code == 200
     async with app.state.services.db.transaction() as conn:
-        assert await tokens.revoke_token(conn, token_id=issued.id)
+        assert await tokens.revoke_token(conn, org_id=tenant.org_id, token_id=issued.id)
     for method in ("GET", "PUT", "DELETE"):
         body = {"name": "x"} if method == "PUT" else None
         assert_401(await client.request(method, url, json=body, headers=bearer(issued.secret)))
@@ -100,7 +100,9 @@ async def test_revoked_key_is_401(app: FastAPI, client: httpx.AsyncClient, tenan
     # Revocation is per key: the tenant's other keys still work, and the workspace is intact.
     assert (await client.get(url, headers=tenant.headers())).json() == ws
     async with app.state.services.db.transaction() as conn:
-        assert not await tokens.revoke_token(conn, token_id=issued.id)  # already revoked
+        assert not await tokens.revoke_token(
+            conn, org_id=tenant.org_id, token_id=issued.id
+        )  # already revoked
 
 
 async def test_expired_key_is_401(app: FastAPI, client: httpx.AsyncClient, tenant: Tenant) -> None:
@@ -116,7 +118,7 @@ async def test_revoked_key_for_another_org_is_401_not_403(
 ) -> None:
     issued = await issue(app, tenant, Role.OWNER)
     async with app.state.services.db.transaction() as conn:
-        await tokens.revoke_token(conn, token_id=issued.id)
+        await tokens.revoke_token(conn, org_id=tenant.org_id, token_id=issued.id)
     assert_401(await client.get(other_tenant.base, headers=bearer(issued.secret)))
 
 

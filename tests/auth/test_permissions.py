@@ -16,11 +16,12 @@ ALL = {
     "workspace:delete",
     "sync:read",
     "presence:write",
+    "api_key:manage",
 }
 SPEC = {
     "owner": ALL,
     "admin": ALL,
-    "member": ALL - {"workspace:delete"},
+    "member": ALL - {"workspace:delete", "api_key:manage"},
     "viewer": {"workspace:read", "sync:read", "presence:write"},
 }
 ROLES = ["owner", "admin", "member", "viewer"]

@@ -33,9 +33,9 @@ async def new_key(
         )
 
 
-async def revoke(db: Database, token_id: str) -> None:
+async def revoke(db: Database, tenant: Tenant, token_id: str) -> None:
     async with db.transaction() as conn:
-        assert await tokens.revoke_token(conn, token_id=token_id)
+        assert await tokens.revoke_token(conn, org_id=tenant.org_id, token_id=token_id)
 
 
 async def open_with(server: Server, tenant: Tenant, ws_id: str, secret: str) -> Stream:
@@ -81,7 +81,7 @@ async def test_revoking_a_key_ends_its_streams_and_its_tickets_streams(
     assert [e.event for e in seen] == ["workspace.updated"] * 3
     last_received = seen[0].id
 
-    await revoke(db, doomed.id)
+    await revoke(db, tenant, doomed.id)
     for stream in (direct, via_ticket):
         assert_unauthorized(await stream.wait_end(), "token_revoked", tenant, ws_id)
     # Not every stream of the user: the other key's stream goes on.
@@ -125,7 +125,7 @@ async def test_presence_follows_a_member_whose_streams_a_revocation_ended(
     assert (await watcher.next()).event == "presence.joined"
     hub.clock.advance(hub.presence.ttl * 2)  # only the open stream keeps the member now
     await hub.presence.sweep()
-    await revoke(db, doomed.id)
+    await revoke(db, tenant, doomed.id)
     assert_unauthorized(await tab.wait_end(), "token_revoked", tenant, ws_id)
 
     async def streams() -> int:

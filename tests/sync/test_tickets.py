@@ -136,7 +136,7 @@ async def test_a_ticket_dies_with_its_key_and_never_outlives_it(
     assert stream.status == 200
     stream.close()
     async with db.transaction() as conn:
-        assert await tokens.revoke_token(conn, token_id=key.id)
+        assert await tokens.revoke_token(conn, org_id=tenant.org_id, token_id=key.id)
     dead = await open_url(server, body["stream_url"])
     assert dead.status == 401
 

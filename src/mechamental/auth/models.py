@@ -20,6 +20,8 @@ api_tokens = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("org_id", String(64), ForeignKey("organizations.id"), nullable=False),
+    # A label for people; '' for keys made without one (the CLI, rows from before 0002).
+    Column("name", String(200), nullable=False, server_default=""),
     Column("user_id", String(200), nullable=False),
     Column("role", String(16), nullable=False),
     # SHA-256 of the whole secret; the secret itself is never stored.
@@ -27,5 +29,9 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # Written in batches by `api_keys.usage.KeyUsageFlusher`, at most once a minute per key.
+    Column("last_used_at", UTCDateTime, nullable=True),
     Index("ix_api_tokens_org_id", "org_id"),
+    # Revocations since a moment (`WHERE revoked_at > :since`), polled by every process.
+    Index("ix_api_tokens_revoked_at", "revoked_at"),
 )
