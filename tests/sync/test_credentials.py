@@ -169,3 +169,17 @@ async def test_a_jwts_exp_ends_its_streams(
     for stream in (direct, via_ticket):
         assert_unauthorized(await stream.wait_end(within=30), "token_expired", tenant, ws_id)
     assert (await server.stream(tenant, ws_id, token=token)).status == 401
+
+
+async def test_revoking_over_http_ends_the_stream(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    db = server.app.state.services.db
+    ws_id = await new_workspace(client, tenant)
+    doomed = await new_key(db, tenant, "doomed-user")
+    stream = await open_with(server, tenant, ws_id, doomed.secret)
+    deleted = await client.delete(
+        f"/v1/orgs/{tenant.org_id}/api-keys/{doomed.id}", headers=tenant.headers("admin")
+    )
+    assert deleted.status_code == 204, deleted.text
+    assert_unauthorized(await stream.wait_end(), "token_revoked", tenant, ws_id)
