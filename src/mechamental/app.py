@@ -9,7 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from mechamental import health
-from mechamental.auth.tokens import JWTVerifier
+from mechamental.auth.jwt_verifier import JWTVerifier
 from mechamental.buckets.worker import bucket_worker_factory
 from mechamental.config import Settings, get_settings
 from mechamental.db import Database

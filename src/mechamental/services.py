@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from mechamental.auth.tokens import JWTVerifier
+from mechamental.auth.jwt_verifier import JWTVerifier
 from mechamental.config import Settings
 from mechamental.db import Database
 
