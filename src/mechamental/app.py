@@ -9,6 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from mechamental import health
+from mechamental.auth.jwks import JWKSKeys
 from mechamental.auth.jwt_verifier import JWTVerifier
 from mechamental.buckets.worker import bucket_worker_factory
 from mechamental.config import Settings, get_settings
@@ -36,10 +37,35 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+class JWKSRefresher(Component):
+    """Fetches the identity provider's keys from startup on, and closes its client at the end.
+
+    Here rather than in `auth`, which `services` imports (a package cycle otherwise).
+    """
+
+    def __init__(self, keys: JWKSKeys) -> None:
+        self.keys = keys
+
+    async def start(self) -> None:
+        """Start the first fetch without waiting: the process starts even if the IdP is down."""
+        self.keys.start()
+
+    async def stop(self) -> None:
+        """Cancel a fetch in flight."""
+        await self.keys.close()
+
+
+def jwks_refresher_factory(services: Services) -> Component | None:
+    """The JWKS refresher when `JWT_JWKS_URL` is set."""
+    keys = services.jwt.jwks
+    return JWKSRefresher(keys) if keys is not None else None
+
+
 def component_factories() -> list[ComponentFactory]:
     """Background parts that run inside the API process, in start order."""
     # The stream's snapshot reads the workspace through the app: sync does not import it.
     return [
+        jwks_refresher_factory,
         partial(sync_component, read_workspace=read_api_workspace),
         bucket_worker_factory,
         idempotency_purger_factory,

@@ -61,7 +61,7 @@ async def authenticate(services: Services, token: str) -> Principal:
         async with services.db.reader() as conn:
             principal = await principal_from_api_key(conn, token, utcnow())
     elif token.count(".") == 2:
-        principal = services.jwt.verify(token)
+        principal = await services.jwt.verify(token)
     if principal is None:
         raise AuthenticationFailed("Invalid, expired or revoked token")
     return principal
