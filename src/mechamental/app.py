@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from mechamental import health
 from mechamental.api_keys.routes import router as api_keys_router
 from mechamental.api_keys.usage import key_usage_flusher_factory
+from mechamental.auth.jwks import JWKSKeys
+from mechamental.auth.jwt_verifier import JWTVerifier
 from mechamental.auth.tickets import TicketSigner
-from mechamental.auth.tokens import JWTVerifier
 from mechamental.buckets.worker import bucket_worker_factory
 from mechamental.clock import Clock
 from mechamental.config import Settings, get_settings
@@ -38,7 +39,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         db=Database.from_settings(settings),
-        jwt=JWTVerifier(settings),
+        jwt=JWTVerifier(settings, clock=clock),
         cursor_key=secret_key,
         tickets=TicketSigner(
             secret_key, lifetime_seconds=settings.stream_ticket_seconds, clock=clock
@@ -47,12 +48,37 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+class JWKSRefresher(Component):
+    """Fetches the identity provider's keys from startup on, and closes its client at the end.
+
+    Here rather than in `auth`, which `services` imports (a package cycle otherwise).
+    """
+
+    def __init__(self, keys: JWKSKeys) -> None:
+        self.keys = keys
+
+    async def start(self) -> None:
+        """Start the first fetch without waiting: the process starts even if the IdP is down."""
+        self.keys.start()
+
+    async def stop(self) -> None:
+        """Cancel a fetch in flight."""
+        await self.keys.close()
+
+
+def jwks_refresher_factory(services: Services) -> Component | None:
+    """The JWKS refresher when `JWT_JWKS_URL` is set."""
+    keys = services.jwt.jwks
+    return JWKSRefresher(keys) if keys is not None else None
+
+
 def component_factories() -> list[ComponentFactory]:
     """Background parts that run inside the API process, in start order."""
     # The stream's snapshot reads the workspace through the app: sync does not import it.
     # The usage flusher starts first so that it stops last, after every request is done.
     return [
         key_usage_flusher_factory,
+        jwks_refresher_factory,
         partial(sync_component, read_workspace=read_api_workspace),
         bucket_worker_factory,
         idempotency_purger_factory,

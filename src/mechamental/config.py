@@ -99,6 +99,18 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    # An identity provider's key set (RS256/ES256, keys by `kid`); see auth/jwks.py.
+    jwt_jwks_url: str | None = None
+    # How long fetched keys are fresh when the response has no `Cache-Control: max-age`.
+    jwt_jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    # An unknown `kid` refetches the key set at most this often (a forged kid costs nothing).
+    jwt_jwks_min_refetch_seconds: float = Field(default=60.0, ge=0)
+    # A whole fetch (connect, response, body); a request waiting on it gets 401 after this.
+    jwt_jwks_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Claim names: providers put custom claims under namespaced keys (`https://…/org_id`).
+    jwt_org_claim: str = Field(default="org_id", min_length=1)
+    jwt_role_claim: str = Field(default="role", min_length=1)
+    jwt_user_claim: str = Field(default="sub", min_length=1)
 
     # Browsers on other origins (see mechamental.cors): exact origins, or "*" (no credentials).
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
@@ -177,6 +189,11 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.default_region not in self.allowed_regions:
             raise ValueError("DEFAULT_REGION must be one of ALLOWED_REGIONS")
+        if self.jwt_jwks_url is not None:
+            if self.jwt_public_key:
+                raise ValueError("set JWT_JWKS_URL or JWT_PUBLIC_KEY, not both")
+            if not self.jwt_jwks_url.startswith(("https://", "http://")):
+                raise ValueError("JWT_JWKS_URL must be an http(s) URL")
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'mechamental.db'}"
         if self.env != "development":

@@ -66,7 +66,7 @@ async def authenticate(services: Services, token: str) -> Principal:
             # In memory only (a dict store): the flusher writes last_used_at in batches.
             services.key_usage.record(principal.token_id, now)
     elif token.count(".") == 2:
-        principal = services.jwt.verify(token)
+        principal = await services.jwt.verify(token)
     if principal is None:
         raise AuthenticationFailed("Invalid, expired or revoked token")
     return principal

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from mechamental.auth.jwt_verifier import JWTVerifier
 from mechamental.auth.tickets import TicketSigner
-from mechamental.auth.tokens import JWTVerifier
 from mechamental.auth.usage import KeyUsage
 from mechamental.clock import Clock
 from mechamental.config import Settings
