@@ -25,9 +25,11 @@ from tests.conftest import Tenant
 from tests.helpers import create_ws
 
 
-def values_for(tenant: Tenant, workspace_id: str, token_hash: str) -> dict[str, Any]:
+def values_for(tenant: Tenant, workspace_id: str, token_hash: str, token_id: str) -> dict[str, Any]:
     """A value for every bind name a FastQuery uses (aliases included)."""
     return {
+        "token_id": token_id,
+        "since": datetime.now(UTC) - timedelta(hours=1),
         "org_id": tenant.org_id,
         "o": tenant.org_id,
         "workspace_id": workspace_id,
@@ -82,7 +84,11 @@ async def test_every_fastquery_matches_sqlalchemy(
             role=Role.VIEWER,
             expires_in=timedelta(days=1),
         )
-    known = values_for(tenant, first["workspace_id"], tokens.hash_token(issued.secret))
+        revoked = await tokens.create_token(
+            conn, org_id=tenant.org_id, user_id="gone", role=Role.VIEWER
+        )
+        assert await tokens.revoke_token(conn, org_id=tenant.org_id, token_id=revoked.id)
+    known = values_for(tenant, first["workspace_id"], tokens.hash_token(issued.secret), issued.id)
     assert FastQuery.instances
     for query in FastQuery.instances:
         async with db.reader() as conn:
