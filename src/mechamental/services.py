@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -13,6 +16,8 @@ from mechamental.auth.usage import KeyUsage
 from mechamental.clock import Clock
 from mechamental.config import Settings
 from mechamental.db import Database
+
+log = logging.getLogger("mechamental.services")
 
 
 @dataclass
@@ -47,3 +52,37 @@ class Component:
 
     async def stop(self) -> None:
         """Finish promptly; called on shutdown."""
+
+
+class PeriodicComponent(Component):
+    """Runs `tick` every `interval` seconds until stopped. A tick that fails (the database
+    is away) is logged in one line and tried again next round."""
+
+    name = "periodic work"
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def tick(self) -> None:
+        """One round of the work."""
+
+    async def start(self) -> None:
+        """Begin the rounds."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Cancel the rounds (a round in progress is cancelled too)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.tick()
+            except Exception as exc:
+                log.warning("%s failed (%s); trying again next round", self.name, exc)

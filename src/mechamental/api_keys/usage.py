@@ -7,39 +7,36 @@ write takes the file's lock), so each process batches: one UPDATE every
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
 from mechamental.auth import tokens
 from mechamental.auth.usage import KeyUsage
 from mechamental.db import Database
-from mechamental.services import Component, Services
+from mechamental.services import Component, PeriodicComponent, Services
 from mechamental.types import utcnow
 
 log = logging.getLogger("mechamental.api_keys.usage")
 
 
-class KeyUsageFlusher(Component):
+class KeyUsageFlusher(PeriodicComponent):
     """Flushes `KeyUsage` every `interval` seconds; uses a failed flush held are kept for the
     next one (a database outage loses nothing but precision)."""
 
+    name = "api key usage flush"
+
     def __init__(self, db: Database, usage: KeyUsage, interval: float) -> None:
+        super().__init__(interval)
         self.db = db
         self.usage = usage
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    async def tick(self) -> None:
+        """One flush."""
+        await self.flush()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop the rounds, then write what is left."""
+        await super().stop()
         try:
             await self.flush()
         except Exception as exc:  # shutting down with the database away: nothing to retry
@@ -59,14 +56,6 @@ class KeyUsageFlusher(Component):
             self.usage.restore(uses)
             raise
         return len(uses)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.flush()
-            except Exception as exc:  # the database is away: the uses wait for the next round
-                log.warning("api key usage flush failed: %s", exc)
 
 
 def key_usage_flusher_factory(services: Services) -> Component | None:

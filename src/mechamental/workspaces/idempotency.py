@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,7 +16,7 @@ from sqlalchemy import bindparam, delete, select, tuple_, update
 from mechamental.config import Settings
 from mechamental.db import Conn, Database, insert_if_absent
 from mechamental.errors import validation_error
-from mechamental.services import Component, Services
+from mechamental.services import Component, PeriodicComponent, Services
 from mechamental.types import utcnow
 from mechamental.workspaces.models import idempotency_keys
 
@@ -152,28 +151,25 @@ async def purge_expired(conn: Conn, *, ttl: timedelta, batch: int = 500) -> int:
     return int(result.rowcount)
 
 
-class IdempotencyPurger(Component):
+class IdempotencyPurger(PeriodicComponent):
     """Deletes expired keys every `idempotency_purge_seconds`, in small transactions.
 
     Small batches keep each transaction short (SQLite's write lock, PostgreSQL's row locks);
     the loop goes on until a batch comes back short. Any process may run it.
     """
 
+    name = "idempotency purge"
+
     def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(settings.idempotency_purge_seconds)
         self.db = db
         self.ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
-        self.interval = settings.idempotency_purge_seconds
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def tick(self) -> None:
+        """One purge."""
+        removed = await self.purge()
+        if removed:
+            log.info("purged %d expired idempotency keys", removed)
 
     async def purge(self, batch: int = 500) -> int:
         """Delete every expired entry now, batch by batch; how many."""
@@ -185,17 +181,6 @@ class IdempotencyPurger(Component):
             if removed < batch:
                 return total
             await asyncio.sleep(0)  # let requests in between batches
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                removed = await self.purge()
-            except Exception as exc:  # the database is away: try again next round
-                log.warning("idempotency purge failed: %s", exc)
-                continue
-            if removed:
-                log.info("purged %d expired idempotency keys", removed)
 
 
 def idempotency_purger_factory(services: Services) -> Component | None:
