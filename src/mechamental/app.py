@@ -20,6 +20,7 @@ from mechamental.config import Settings, get_settings
 from mechamental.cors import CORSMiddleware
 from mechamental.db import Database
 from mechamental.errors import install_handlers
+from mechamental.logging import component_logging
 from mechamental.middleware import RequestMiddleware
 from mechamental.openapi import install_openapi
 from mechamental.services import Component, Services
@@ -53,6 +54,8 @@ class JWKSRefresher(Component):
 
     Here rather than in `auth`, which `services` imports (a package cycle otherwise).
     """
+
+    name = "jwks refresher"
 
     def __init__(self, keys: JWKSKeys) -> None:
         self.keys = keys
@@ -97,12 +100,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         started: list[Component] = []
         try:
             for component in components:
-                await component.start()
+                # Tasks started here inherit the context: their lines say component=<name>.
+                with component_logging(component.name):
+                    await component.start()
                 started.append(component)
             yield
         finally:
             for component in reversed(started):
-                await component.stop()
+                with component_logging(component.name):
+                    await component.stop()
             await services.db.dispose()
 
     app = FastAPI(

@@ -124,7 +124,8 @@ class Settings(BaseSettings):
     allowed_regions: Annotated[tuple[str, ...], NoDecode] = AWS_REGIONS
 
     log_level: str = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    # Unset: console lines on a terminal, JSON otherwise (mechamental.logging.resolve_format).
+    log_format: Literal["json", "console"] | None = None
 
     max_body_bytes: int = 64 * 1024
     # The HTTP edge (serve): slow clients and the open-file limit (see mechamental.edge).

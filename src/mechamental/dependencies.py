@@ -13,14 +13,12 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Query, Request
 
 from mechamental.auth.permissions import Permission
-from mechamental.auth.principals import Principal
+from mechamental.auth.principals import PRINCIPAL_SCOPE_KEY, Principal
 from mechamental.auth.tokens import TOKEN_PREFIX, api_key_is_live, principal_from_api_key
 from mechamental.errors import AuthenticationFailed, Forbidden
 from mechamental.params import WorkspaceId
 from mechamental.services import Services
 from mechamental.types import utcnow
-
-PRINCIPAL_SCOPE_KEY = "mechamental.principal"
 
 
 @dataclass(frozen=True, slots=True)

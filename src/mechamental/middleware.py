@@ -1,5 +1,8 @@
 """Pure ASGI middleware: request ids, body limit, the 500 envelope and one log line per request.
 
+It also sets the request's log context (`mechamental.logging.request_context`): every line
+written while the request runs, in services or in tasks it starts, carries its id, route and caller.
+
 Written as raw ASGI rather than `BaseHTTPMiddleware` so streaming responses (SSE) pass
 straight through and the per-request cost stays a few microseconds.
 """
@@ -10,13 +13,12 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mechamental.dependencies import PRINCIPAL_SCOPE_KEY
 from mechamental.errors import PayloadTooLarge, envelope
+from mechamental.logging import RequestContext, request_context, route_template
 from mechamental.sync.fanout.protocol import STREAM_WRITE_KEY
 
 log = logging.getLogger("mechamental.request")
@@ -71,6 +73,7 @@ class RequestMiddleware:
                     raise HTTPException(413)
             return message
 
+        context = request_context.set(RequestContext(request_id, scope))
         try:
             if content_length > self.max_body:
                 raise _BodyTooLarge()
@@ -84,13 +87,14 @@ class RequestMiddleware:
                     f"The request body is larger than {self.max_body} bytes",
                 )
         except Exception:
-            log.exception("unhandled error", extra={"request_id": request_id})
+            log.exception("unhandled error")
             if not status:
                 await _send_error(
                     send_with_id, 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred"
                 )
         finally:
-            _log_request(scope, status, started, request_id)
+            _log_request(scope, status, started)
+            request_context.reset(context)
 
 
 async def _send_error(send: Send, status: int, error: str, message: str) -> None:
@@ -108,19 +112,15 @@ async def _send_error(send: Send, status: int, error: str, message: str) -> None
     await send({"type": "http.response.body", "body": body})
 
 
-def _log_request(scope: Scope, status: int, started: float, request_id: str) -> None:
+def _log_request(scope: Scope, status: int, started: float) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
-    route = scope.get("route")
-    principal: Any = scope.get(PRINCIPAL_SCOPE_KEY)
+    # request_id, org_id and user_id come from the log context (mechamental.logging).
     extra = {
         "method": scope["method"],
-        "route": getattr(route, "path", None) or scope["path"],
+        "route": route_template(scope) or scope["path"],  # never the query string
         "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        "request_id": request_id,
-        "org_id": principal.org_id if principal else None,
-        "user_id": principal.user_id if principal else None,
     }
     if STREAM_WRITE_KEY in scope:  # an event stream: written directly or through ASGI
         extra["stream_write"] = scope[STREAM_WRITE_KEY]

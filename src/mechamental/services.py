@@ -47,6 +47,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 class Component:
     """Something that runs beside the API for the life of the process (sync hub, bucket worker)."""
 
+    # Its log lines say `component=<name>` (the lifespan starts it in `component_logging`).
+    name = "component"
+
     async def start(self) -> None:
         """Begin background work."""
 

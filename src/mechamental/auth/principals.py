@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from mechamental.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 
+# Where an authorized request keeps its principal in the ASGI scope (request log, log context).
+PRINCIPAL_SCOPE_KEY = "mechamental.principal"
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:

@@ -13,7 +13,7 @@ from mechamental.buckets import admin
 from mechamental.buckets.worker import DEFAULT_CONCURRENCY, BucketWorker
 from mechamental.config import Settings, get_settings
 from mechamental.db import Conn, Database, run_in_transaction
-from mechamental.logging import configure_logging
+from mechamental.logging import component_logging, configure_logging
 
 buckets_app = typer.Typer(help="Workspace buckets.", no_args_is_help=True)
 T = TypeVar("T")
@@ -31,11 +31,13 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await worker.start()
+    with component_logging(worker.name):
+        await worker.start()
     try:
         await stop.wait()
     finally:
-        await worker.stop()
+        with component_logging(worker.name):
+            await worker.stop()
         await db.dispose()
 
 

@@ -78,6 +78,8 @@ def worker_id() -> str:
 class BucketWorker(Component):
     """Polls for due bucket jobs and runs up to `concurrency` of them at once."""
 
+    name = "bucket worker"
+
     def __init__(
         self,
         *,

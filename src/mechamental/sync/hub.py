@@ -68,6 +68,8 @@ def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
 class SyncHub(Component):
     """Event streams and presence of this process."""
 
+    name = "sync hub"
+
     def __init__(self, services: Services, *, read_workspace: ReadWorkspace) -> None:
         self.settings: Settings = services.settings
         self.db: Database = services.db
