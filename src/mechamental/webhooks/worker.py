@@ -139,6 +139,18 @@ class WebhookWorker(Component):
                 per_endpoint=self.per_endpoint,
                 busy=busy,
             )
+        # An endpoint already partly busy here may have got more than its free slots: give
+        # the excess back at once (not counted), so no endpoint ever has more in flight.
+        room = {w: self.per_endpoint - self._inflight[w] for w in {d.webhook_id for d in claimed}}
+        excess = []
+        for delivery in claimed:
+            room[delivery.webhook_id] -= 1
+            if room[delivery.webhook_id] < 0:
+                excess.append(delivery)
+        if excess:
+            async with self.db.transaction() as conn:
+                await deliveries.release(conn, claimed=excess, now=now)
+            claimed = [d for d in claimed if d not in excess]
         if not claimed:
             return 0
         async with self.db.reader() as conn:
