@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 from mechamental.config import Settings
 from mechamental.webhooks.worker import EXTRAS_KEY, WebhookWorker
 from tests.conftest import Tenant, make_settings
+from tests.sync.conftest import server, tenant_db  # noqa: F401  (fixtures used here too)
 
 
 @dataclass
@@ -88,9 +89,9 @@ async def start_receiver() -> tuple[Receiver, web.AppRunner]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    server = site._server
-    assert server is not None
-    receiver.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    listening = site._server
+    assert listening is not None
+    receiver.port = listening.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     return receiver, runner
 
 

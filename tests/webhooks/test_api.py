@@ -19,7 +19,11 @@ def base(tenant: Tenant) -> str:
 
 async def test_create_get_list_replace_delete(client: httpx.AsyncClient, tenant: Tenant) -> None:
     created = await create_webhook(
-        client, tenant, None, url="http://127.0.0.1:9/hook", event_types=["workspace.*"],
+        client,
+        tenant,
+        None,
+        url="http://127.0.0.1:9/hook",
+        event_types=["workspace.*"],
         description="ci",
     )
     assert created["secret"].startswith("whsec_")
@@ -50,9 +54,17 @@ async def test_tenancy_and_permissions(
 ) -> None:
     created = await create_webhook(client, tenant, None, url="http://127.0.0.1:9/hook")
     theirs = f"{base(other_tenant)}/{created['id']}"
-    for method, suffix in [("GET", ""), ("PUT", ""), ("DELETE", ""), ("POST", "/rotate-secret"),
-                           ("POST", "/test"), ("GET", "/deliveries")]:
-        kwargs: dict[str, Any] = {"json": {"url": "http://127.0.0.1:9/x"}} if method == "PUT" else {}
+    for method, suffix in [
+        ("GET", ""),
+        ("PUT", ""),
+        ("DELETE", ""),
+        ("POST", "/rotate-secret"),
+        ("POST", "/test"),
+        ("GET", "/deliveries"),
+    ]:
+        kwargs: dict[str, Any] = (
+            {"json": {"url": "http://127.0.0.1:9/x"}} if method == "PUT" else {}
+        )
         response = await client.request(
             method, theirs + suffix, headers=other_tenant.headers(), **kwargs
         )

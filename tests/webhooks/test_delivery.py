@@ -42,14 +42,18 @@ async def test_every_event_type_reaches_the_endpoints_that_take_it(
     await presence(client, tenant, ws, "join", "member")
     await presence(client, tenant, ws, "viewing", "member", resource_type="doc", resource_id="1")
     await presence(client, tenant, ws, "leave", "member")
-    await eventually(lambda: _async(everything.types()), lambda t: "workspace.bucket_status_changed" in t)
+    await eventually(
+        lambda: _async(everything.types()), lambda t: "workspace.bucket_status_changed" in t
+    )
     response = await client.delete(f"{tenant.base}/{ws}", headers=tenant.headers())
     assert response.status_code == 200, response.text
     test = await client.post(
         f"/v1/orgs/{tenant.org_id}/webhooks/{all_hook['id']}/test", headers=tenant.headers()
     )
     assert test.status_code == 202, test.text
-    await eventually(lambda: _async(set(everything.types())), lambda t: t >= LOGGED | {"webhook.test"})
+    await eventually(
+        lambda: _async(set(everything.types())), lambda t: t >= LOGGED | {"webhook.test"}
+    )
     await eventually(lambda: _async(some.types()), lambda t: len(t) == 2)
     await eventually(lambda: _async(presence_only.types()), lambda t: len(t) == 3)
     # Every request verified with standardwebhooks; the body is the event as streamed.
@@ -116,8 +120,10 @@ async def test_retry_schedule_then_failed(
     assert test.status_code == 202
     clock = app.state.services.clock
     for n, delay in enumerate(RETRY_DELAYS, start=1):
-        ds = await eventually(lambda: deliveries(client, tenant, hook["id"]),
-                              lambda ds, n=n: len(ds[0]["attempts"]) == n and ds[0]["status"] == "pending")
+        ds = await eventually(
+            lambda: deliveries(client, tenant, hook["id"]),
+            lambda ds, n=n: len(ds[0]["attempts"]) == n and ds[0]["status"] == "pending",
+        )
         due = ds[0]["next_attempt_at"]
         last = ds[0]["attempts"][-1]["attempted_at"]
         from tests.helpers import parse_utc
@@ -128,8 +134,9 @@ async def test_retry_schedule_then_failed(
         assert len(receiver.requests) == n  # not due yet
         clock.advance(1)
         worker_of(app).wake()
-    ds = await eventually(lambda: deliveries(client, tenant, hook["id"]),
-                          lambda ds: ds[0]["status"] == "failed")
+    ds = await eventually(
+        lambda: deliveries(client, tenant, hook["id"]), lambda ds: ds[0]["status"] == "failed"
+    )
     assert len(ds[0]["attempts"]) == len(RETRY_DELAYS) + 1 == len(receiver.requests)
     assert ds[0]["attempts"][0]["status_code"] == 500 and ds[0]["next_attempt_at"] is None
     # A manual retry sends it again, with a fresh schedule.
@@ -139,8 +146,9 @@ async def test_retry_schedule_then_failed(
         headers=tenant.headers(),
     )
     assert retried.status_code == 202, retried.text
-    await eventually(lambda: deliveries(client, tenant, hook["id"]),
-                     lambda ds: ds[0]["status"] == "succeeded")
+    await eventually(
+        lambda: deliveries(client, tenant, hook["id"]), lambda ds: ds[0]["status"] == "succeeded"
+    )
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
 
 
@@ -211,8 +219,10 @@ async def test_a_2xx_ends_the_failing_run(
     fail = True
     clock.advance(2 * 86400)
     await rename(client, tenant, ws, "failing again")
-    await eventually(lambda: deliveries(client, tenant, hook["id"]),
-                     lambda ds: ds[0]["attempts"] and ds[0]["attempts"][-1]["status_code"] == 500)
+    await eventually(
+        lambda: deliveries(client, tenant, hook["id"]),
+        lambda ds: ds[0]["attempts"] and ds[0]["attempts"][-1]["status_code"] == 500,
+    )
     got = await _get(client, tenant, f"/v1/orgs/{tenant.org_id}/webhooks/{hook['id']}")
     assert got["enabled"]  # failing for 2 days only since the last 2xx
 

@@ -8,7 +8,7 @@ import httpx
 
 from tests.conftest import Tenant
 from tests.helpers import eventually
-from tests.sync.conftest import Server, new_workspace, presence, server  # noqa: F401
+from tests.sync.conftest import Server, new_workspace, presence
 from tests.webhooks.conftest import Receiver, create_webhook
 
 
@@ -17,7 +17,10 @@ async def _types(receiver: Receiver) -> list[str]:
 
 
 async def test_two_tabs_one_joined_one_left(
-    server: Server, client: httpx.AsyncClient, tenant: Tenant, receivers: Any  # noqa: F811
+    server: Server,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    receivers: Any,
 ) -> None:
     receiver: Receiver = await receivers()
     await create_webhook(client, tenant, receiver, event_types=["presence.joined", "presence.left"])
@@ -37,9 +40,7 @@ async def test_two_tabs_one_joined_one_left(
     await hub.presence.sweep()
     assert receiver.types() == ["presence.joined"]  # one tab left: still present
     tabs[1].close()
-    await eventually(
-        lambda: _streams(hub, ws, tenant.users["member"]), lambda n: n == 0
-    )
+    await eventually(lambda: _streams(hub, ws, tenant.users["member"]), lambda n: n == 0)
     hub.clock.advance(hub.presence.grace + 1)
     await hub.presence.sweep()
     await eventually(lambda: _types(receiver), lambda t: t == ["presence.joined", "presence.left"])

@@ -14,7 +14,6 @@ import pytest
 
 from tests.conftest import Tenant
 from tests.helpers import eventually
-from tests.sync.conftest import tenant_db  # noqa: F401
 from tests.sync.procs import lone_server
 from tests.webhooks.conftest import Receiver
 
@@ -51,7 +50,10 @@ async def _count(value: Any) -> Any:
 
 
 async def test_killed_mid_delivery_then_redelivered(
-    database_url: str, tmp_path: Path, tenant_db: Tenant, receivers: Any  # noqa: F811
+    database_url: str,
+    tmp_path: Path,
+    tenant_db: Tenant,
+    receivers: Any,
 ) -> None:
     tenant = tenant_db
     receiver: Receiver = await receivers()
@@ -82,7 +84,11 @@ async def test_killed_mid_delivery_then_redelivered(
 
 
 async def test_two_processes_never_attempt_one_delivery_twice_at_once(
-    backend: str, database_url: str, tmp_path: Path, tenant_db: Tenant, receivers: Any  # noqa: F811
+    backend: str,
+    database_url: str,
+    tmp_path: Path,
+    tenant_db: Tenant,
+    receivers: Any,
 ) -> None:
     if backend != "postgres":
         pytest.skip("processes share one database server on PostgreSQL")
