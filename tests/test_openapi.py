@@ -22,6 +22,21 @@ KEY_OPERATIONS = {
     ("get", KEY): ("Get API Key", "200", "ApiKeyRead"),
     ("delete", KEY): ("Revoke API Key", "204", None),
 }
+# Webhooks (beyond the reference): managed by owners and admins.
+HOOKS = "/v1/orgs/{org_id}/webhooks"
+HOOK = HOOKS + "/{webhook_id}"
+WEBHOOK_OPERATIONS = {
+    ("get", HOOKS): ("List Webhooks", "200", "WebhookList"),
+    ("post", HOOKS): ("Create Webhook", "201", "WebhookCreated"),
+    ("get", HOOK): ("Get Webhook", "200", "WebhookRead"),
+    ("put", HOOK): ("Replace Webhook", "200", "WebhookRead"),
+    ("delete", HOOK): ("Delete Webhook", "204", None),
+    ("post", HOOK + "/rotate-secret"): ("Rotate Secret", "200", "SecretRotated"),
+    ("post", HOOK + "/test"): ("Send Test Event", "202", "DeliveryRead"),
+    ("get", HOOK + "/deliveries"): ("List Deliveries", "200", "DeliveryList"),
+    ("post", HOOK + "/deliveries/{delivery_id}/retry"): ("Retry Delivery", "202", "DeliveryRead"),
+}
+WEBHOOK_PATHS = {path for _, path in WEBHOOK_OPERATIONS}
 
 OPERATIONS = {
     ("get", COLLECTION): ("List Workspaces", "200", "WorkspaceList"),
@@ -58,7 +73,7 @@ def _content_schema(response: dict[str, Any]) -> dict[str, Any]:
 def test_only_the_documented_paths(doc: dict[str, Any]) -> None:
     paths = set(doc["paths"])
     assert {"/healthz", "/readyz", COLLECTION, ITEM, KEYS, KEY} <= paths
-    others = paths - {"/healthz", "/readyz", COLLECTION, ITEM, KEYS, KEY}
+    others = paths - {"/healthz", "/readyz", COLLECTION, ITEM, KEYS, KEY} - WEBHOOK_PATHS
     assert all(p.startswith(SYNC_PREFIX) for p in others), others
     operations = {
         (method, path)
@@ -67,6 +82,13 @@ def test_only_the_documented_paths(doc: dict[str, Any]) -> None:
         if method in HTTP_METHODS
     }
     assert operations == set(OPERATIONS) | set(KEY_OPERATIONS)
+    hook_operations = {
+        (method, path)
+        for path in WEBHOOK_PATHS
+        for method in doc["paths"][path]
+        if method in HTTP_METHODS
+    }
+    assert hook_operations == set(WEBHOOK_OPERATIONS)
     for health in ("/healthz", "/readyz"):
         assert {m for m in doc["paths"][health] if m in HTTP_METHODS} == {"get"}
 
@@ -120,6 +142,25 @@ def test_key_operations_and_errors(doc: dict[str, Any], method: str, path: str) 
         assert query == {"limit", "cursor"}
         limit = params[("query", "limit")]["schema"]
         assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 200, 50)
+
+
+@pytest.mark.parametrize(("method", "path"), list(WEBHOOK_OPERATIONS))
+def test_webhook_operations_and_errors(doc: dict[str, Any], method: str, path: str) -> None:
+    summary, success, model = WEBHOOK_OPERATIONS[(method, path)]
+    op = doc["paths"][path][method]
+    assert op["summary"] == summary and op["tags"] == ["Webhooks"]
+    responses = op["responses"]
+    if model is None:
+        assert "content" not in responses[success]
+    else:
+        assert _ref(_content_schema(responses[success])) == model
+    assert set(responses) & {"200", "201", "202", "204"} == {success}
+    for code in ("401", "403", "404", "500"):
+        assert _ref(_content_schema(responses[code])) == "ErrorBody", (method, path, code)
+    assert _ref(_content_schema(responses["422"])) == "HTTPValidationError"
+    params = {(p["in"], p["name"]): p for p in op.get("parameters", [])}
+    assert params[("path", "org_id")]["required"] is True
+    assert params[("header", "authorization")]["required"] is False
 
 
 def test_key_models(doc: dict[str, Any]) -> None:

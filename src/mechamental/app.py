@@ -26,6 +26,8 @@ from mechamental.openapi import install_openapi
 from mechamental.services import Component, Services
 from mechamental.sync.hub import sync_component
 from mechamental.sync.routes import router as sync_router
+from mechamental.webhooks.routes import router as webhooks_router
+from mechamental.webhooks.worker import webhook_worker_factory
 from mechamental.workspaces.idempotency import idempotency_purger_factory
 from mechamental.workspaces.routes import router as workspaces_router
 from mechamental.workspaces.service import read_api_workspace
@@ -84,6 +86,7 @@ def component_factories() -> list[ComponentFactory]:
         jwks_refresher_factory,
         partial(sync_component, read_workspace=read_api_workspace),
         bucket_worker_factory,
+        webhook_worker_factory,
         idempotency_purger_factory,
     ]
 
@@ -133,5 +136,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workspaces_router)
     app.include_router(sync_router)
     app.include_router(api_keys_router)
+    app.include_router(webhooks_router)
     app.include_router(health.router)
     return app

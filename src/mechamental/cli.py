@@ -18,11 +18,13 @@ from mechamental import embedded
 from mechamental.auth import tokens
 from mechamental.auth.models import organizations
 from mechamental.auth.permissions import Role
-from mechamental.buckets.cli import buckets_app, worker_command
+from mechamental.buckets.cli import buckets_app, worker_main
+from mechamental.buckets.worker import DEFAULT_CONCURRENCY
 from mechamental.config import Settings, get_settings
-from mechamental.db import Conn, run_in_transaction, sqlite_path
+from mechamental.db import Conn, Database, run_in_transaction, sqlite_path
 from mechamental.logging import configure_logging
 from mechamental.migrations import upgrade
+from mechamental.services import Component
 
 app = typer.Typer(help="MechaMental workspace service.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
@@ -30,7 +32,27 @@ tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(buckets_app, name="buckets")
-app.command("worker")(worker_command)
+
+
+@app.command("worker")
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Bucket jobs run at once by this process")
+    ] = DEFAULT_CONCURRENCY,
+) -> None:
+    """Run the bucket and webhook workers alone (for API processes with RUN_WORKER=false)."""
+    from mechamental.clock import Clock
+    from mechamental.webhooks.signing import SecretBox
+    from mechamental.webhooks.worker import WebhookWorker
+
+    settings = get_settings()
+
+    def webhooks(db: Database) -> Component:
+        box = SecretBox(settings.resolved_secret_key())
+        return WebhookWorker(db=db, settings=settings, clock=Clock(), box=box)
+
+    worker_main(concurrency, [webhooks])
+
 
 T = TypeVar("T")
 OWNER_TOKEN_FILE = "owner-token"

@@ -164,6 +164,16 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     run_worker: bool = True
 
+    # Webhooks (see mechamental.webhooks). Private/loopback endpoints (and http) only if true.
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Attempts in flight per process (one shared pool), and per endpoint within that.
+    webhook_concurrency: int = Field(default=64, ge=1)
+    webhook_endpoint_concurrency: int = Field(default=8, ge=1)
+    # A delivery's lease; it must outlast an attempt (the timeout) by a margin.
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+
     @field_validator("allowed_regions", mode="before")
     @classmethod
     def _split_regions(cls, value: object) -> object:
@@ -195,6 +205,8 @@ class Settings(BaseSettings):
                 raise ValueError("set JWT_JWKS_URL or JWT_PUBLIC_KEY, not both")
             if not self.jwt_jwks_url.startswith(("https://", "http://")):
                 raise ValueError("JWT_JWKS_URL must be an http(s) URL")
+        if self.webhook_lease_seconds < 2 * self.webhook_timeout_seconds:
+            raise ValueError("WEBHOOK_LEASE_SECONDS must be at least twice WEBHOOK_TIMEOUT_SECONDS")
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'mechamental.db'}"
         if self.env != "development":

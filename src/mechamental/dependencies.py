@@ -165,3 +165,4 @@ WorkspaceDeleter = Annotated[Caller, Depends(require(Permission.WORKSPACE_DELETE
 SyncReader = Annotated[Caller, Depends(require_for_stream(Permission.SYNC_READ))]
 PresenceWriter = Annotated[Caller, Depends(require(Permission.PRESENCE_WRITE))]
 ApiKeyManager = Annotated[Caller, Depends(require(Permission.API_KEY_MANAGE))]
+WebhookManager = Annotated[Caller, Depends(require(Permission.WEBHOOK_MANAGE))]

@@ -78,6 +78,12 @@ class PreconditionFailed(APIError):
     message = "The resource has changed since it was read (If-Match did not match)"
 
 
+class Conflict(APIError):
+    status_code = 409
+    error = "CONFLICT"
+    message = "The resource is in a state that does not allow this"
+
+
 class PayloadTooLarge(APIError):
     status_code = 413
     error = "PAYLOAD_TOO_LARGE"

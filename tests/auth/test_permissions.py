@@ -17,11 +17,12 @@ ALL = {
     "sync:read",
     "presence:write",
     "api_key:manage",
+    "webhook:manage",
 }
 SPEC = {
     "owner": ALL,
     "admin": ALL,
-    "member": ALL - {"workspace:delete", "api_key:manage"},
+    "member": ALL - {"workspace:delete", "api_key:manage", "webhook:manage"},
     "viewer": {"workspace:read", "sync:read", "presence:write"},
 }
 ROLES = ["owner", "admin", "member", "viewer"]
@@ -106,3 +107,24 @@ async def test_forbidden_beats_not_found_and_validation(
         assert_403(bad, "workspace:create")
         put = await client.put(missing, json={"name": "x"}, headers=tenant.headers(role))
         assert_403(put, "workspace:update")
+
+
+def test_the_readme_table_is_the_table() -> None:
+    """README's permission table lists exactly the enforced one."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `") and ":" in line]
+    table: dict[str, set[str]] = {role: set() for role in ROLES}
+    found = set()
+    for line in rows:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        name = cells[0].strip("`")
+        if name not in ALL or len(cells) != 5:
+            continue
+        found.add(name)
+        for role, cell in zip(ROLES, cells[1:], strict=True):
+            if cell == "✓":
+                table[role].add(name)
+    assert found == ALL
+    assert table == {r.value: {p.value for p in perms} for r, perms in ROLE_PERMISSIONS.items()}

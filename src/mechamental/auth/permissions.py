@@ -13,6 +13,7 @@ class Permission(StrEnum):
     SYNC_READ = "sync:read"
     PRESENCE_WRITE = "presence:write"
     API_KEY_MANAGE = "api_key:manage"
+    WEBHOOK_MANAGE = "webhook:manage"
 
 
 class Role(StrEnum):

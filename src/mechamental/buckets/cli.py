@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import typer
 
 from mechamental.buckets import admin
-from mechamental.buckets.worker import DEFAULT_CONCURRENCY, BucketWorker
+from mechamental.buckets.worker import BucketWorker
 from mechamental.config import Settings, get_settings
 from mechamental.db import Conn, Database, run_in_transaction
 from mechamental.logging import component_logging, configure_logging
+from mechamental.services import Component
 
 buckets_app = typer.Typer(help="Workspace buckets.", no_args_is_help=True)
 T = TypeVar("T")
@@ -23,38 +24,47 @@ def _in_transaction(settings: Settings, work: Callable[[Conn], Awaitable[T]]) ->
     return run_in_transaction(settings.database_url, work)
 
 
-async def run_worker(settings: Settings, *, concurrency: int) -> None:
-    """Run the bucket worker until SIGINT or SIGTERM."""
+async def run_worker(
+    settings: Settings,
+    *,
+    concurrency: int,
+    others: Sequence[Callable[[Database], Component]] = (),
+) -> None:
+    """Run the bucket worker (and `others`, made for the same database) until SIGINT or
+    SIGTERM."""
     db = Database(settings.database_url)
-    worker = BucketWorker(db=db, settings=settings, concurrency=concurrency)
+    workers = [
+        BucketWorker(db=db, settings=settings, concurrency=concurrency),
+        *(make(db) for make in others),
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with component_logging(worker.name):
-        await worker.start()
+    started = []
     try:
+        for worker in workers:
+            with component_logging(worker.name):
+                await worker.start()
+            started.append(worker)
         await stop.wait()
     finally:
-        with component_logging(worker.name):
-            await worker.stop()
+        for worker in reversed(started):
+            with component_logging(worker.name):
+                await worker.stop()
         await db.dispose()
 
 
-def worker_command(
-    concurrency: Annotated[
-        int, typer.Option(min=1, help="Jobs run at once by this process")
-    ] = DEFAULT_CONCURRENCY,
-) -> None:
-    """Run the bucket worker alone (for API processes started with RUN_WORKER=false)."""
+def worker_main(concurrency: int, others: Sequence[Callable[[Database], Component]] = ()) -> None:
+    """Run the workers in this process (uvloop where available)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     try:
         import uvloop
 
-        uvloop.run(run_worker(settings, concurrency=concurrency))
+        uvloop.run(run_worker(settings, concurrency=concurrency, others=others))
     except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
-        asyncio.run(run_worker(settings, concurrency=concurrency))
+        asyncio.run(run_worker(settings, concurrency=concurrency, others=others))
 
 
 @buckets_app.command("status")

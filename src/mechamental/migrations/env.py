@@ -13,6 +13,7 @@ import mechamental.buckets.models
 import mechamental.sync.events.models
 import mechamental.sync.presence.models
 import mechamental.tables
+import mechamental.webhooks.models
 import mechamental.workspaces.models  # noqa: F401  (registers the tables)
 from mechamental.db import metadata, sqlite_path
 

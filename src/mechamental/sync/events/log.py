@@ -181,6 +181,7 @@ async def prune(conn: Conn, *, now: datetime, keep_count: int, keep_seconds: flo
         select(events.c.id)
         .where(
             events.c.published.is_(True),
+            events.c.webhook_pending.is_(False),
             events.c.occurred_at < now - timedelta(seconds=keep_seconds),
             or_(gone, and_(events.c.seq <= newest - keep_count)),
         )

@@ -30,8 +30,12 @@ events = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("data", JSON, nullable=False),
     Column("published", Boolean, nullable=False, server_default="0"),
+    # Not yet matched against the org's webhooks (webhooks.dispatch clears it): set in the
+    # event's own transaction, so a committed event is never missed by webhooks.
+    Column("webhook_pending", Boolean, nullable=False, server_default="0"),
     UniqueConstraint("workspace_id", "seq"),
     Index("ix_events_unpublished", "published", "id"),
+    Index("ix_events_webhook_pending", "webhook_pending", "id"),
     # Retention: old rows are found by age.
     Index("ix_events_occurred_at", "occurred_at"),
 )

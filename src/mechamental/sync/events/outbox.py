@@ -50,6 +50,7 @@ async def record_events(conn: Conn, batch: list[Event]) -> None:
             "occurred_at": event.occurred_at,
             "data": event.data,
             "published": False,
+            "webhook_pending": True,
         }
         for event in batch
     ]
