@@ -87,7 +87,8 @@ class RequestMiddleware:
                     f"The request body is larger than {self.max_body} bytes",
                 )
         except Exception:
-            log.exception("unhandled error")
+            # The id is also given here so that handlers without our filter (pytest) have it.
+            log.exception("unhandled error", extra={"request_id": request_id})
             if not status:
                 await _send_error(
                     send_with_id, 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred"
