@@ -17,7 +17,13 @@ from standardwebhooks import Webhook
 from mechamental.config import Settings
 from mechamental.webhooks.worker import EXTRAS_KEY, WebhookWorker
 from tests.conftest import Tenant, make_settings
-from tests.sync.conftest import server, tenant_db  # noqa: F401  (fixtures used here too)
+from tests.sync.conftest import (  # noqa: F401  (fixtures used here too)
+    prefix,
+    procs,
+    redis_url,
+    server,
+    tenant_db,
+)
 
 
 @dataclass
