@@ -128,3 +128,41 @@ class TestPrivateRefused:
         response = await client.post(base(tenant), json={"url": url}, headers=tenant.headers())
         assert response.status_code == 422, response.text
         assert response.json()["detail"][0]["loc"] == ["body", "url"]
+
+
+async def test_deliveries_page_newest_first_by_cursor(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, receivers: Any
+) -> None:
+    hook = await create_webhook(client, tenant, await receivers())
+    for _ in range(5):
+        sent = await client.post(f"{base(tenant)}/{hook['id']}/test", headers=tenant.headers())
+        assert sent.status_code == 202, sent.text
+    url = f"{base(tenant)}/{hook['id']}/deliveries"
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = await client.get(url, params=params, headers=tenant.headers())
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert len(body["deliveries"]) <= 2
+        seen += body["deliveries"]
+        cursor = body["next_cursor"]
+        assert body["has_more"] == (cursor is not None)
+        if cursor is None:
+            break
+    assert len(seen) == len({d["id"] for d in seen}) == 5
+    assert all(d["type"] == "webhook.test" for d in seen)
+    stamps = [d["created_at"] for d in seen]
+    assert stamps == sorted(stamps, reverse=True)
+    # A cursor is the org's and this list's: tampered, or another org's, it is refused.
+    first = await client.get(url, params={"limit": 2}, headers=tenant.headers())
+    token = first.json()["next_cursor"]
+    assert token is not None
+    tampered = await client.get(url, params={"cursor": token[:-2] + "xx"}, headers=tenant.headers())
+    assert 400 <= tampered.status_code < 500 and tampered.status_code != 404
+    theirs = await client.get(
+        f"/v1/orgs/{other_tenant.org_id}/webhooks/{hook['id']}/deliveries",
+        headers=other_tenant.headers(),
+    )
+    assert theirs.status_code == 404
