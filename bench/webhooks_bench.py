@@ -1,0 +1,246 @@
+"""Webhooks benchmark: delivery throughput, commit-to-delivery latency, write-path cost.
+
+Usage: .venv/bin/python bench/webhooks_bench.py [--backend sqlite|postgres] [--events 3000]
+
+Runs `mechamental serve` processes against a fresh database and aiohttp receivers in this
+process (loopback; `WEBHOOK_ALLOW_PRIVATE=true`):
+1. Sustained deliveries/s from one process: events recorded while no worker runs (a backlog
+   of `--events` PUTs), then one process with the worker started; time until all arrived.
+2. Commit-to-delivery latency (receipt minus the event's `occurred_at`, written just before
+   its commit) at 100 PUTs/s for 10 s, with one and with ten endpoints.
+3. The write path: PUT p50/p99 with no endpoint and with five subscribed (one client, in
+   sequence), and their ratio (the target: p99 on within 1.2x of off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiohttp import web
+
+from mechamental.auth import tokens
+from mechamental.auth.permissions import Role
+from mechamental.db import Database
+from mechamental.migrations import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+MECHAMENTAL = str(Path(sys.executable).with_name("mechamental"))
+sys.path.insert(0, str(ROOT))
+from tests.sync.procs import free_port  # noqa: E402
+
+
+class Receiver:
+    """Counts deliveries and their latency; answers 200."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.arrivals: list[float] = []
+        self.port = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        now = time.time()
+        occurred = datetime.fromisoformat(body["occurred_at"]).timestamp()
+        self.latencies.append(now - occurred)
+        self.arrivals.append(time.monotonic())
+        return web.Response(text="ok")
+
+    async def start(self) -> web.AppRunner:
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await runner.setup()
+        self.port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        return runner
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
+
+
+class Server:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log, self.port = env, log, free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, **extra: str) -> None:
+        env = {**self.env, **extra}
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(  # noqa: ASYNC220
+                [MECHAMENTAL, "serve", "--port", str(self.port), "--no-migrate"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        async with httpx.AsyncClient() as client:
+            for _ in range(1200):
+                try:
+                    if (await client.get(f"{self.url}/healthz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+async def make_db(backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    else:
+        name = f"mm_bench_{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    upgrade(url)
+    return url
+
+
+async def seed(url: str) -> tuple[str, str]:
+    db = Database(url)
+    async with db.transaction() as conn:
+        org = await tokens.create_org(conn, name="bench", org_id=f"bench-{uuid.uuid4().hex[:8]}")
+        issued = await tokens.create_token(conn, org_id=org, user_id="bench", role=Role.OWNER)
+    await db.dispose()
+    return org, issued.secret
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--events", type=int, default=3000)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="mm-wh-bench-"))
+    url = await make_db(args.backend, tmp)
+    org, token = await seed(url)
+    headers = {"Authorization": f"Bearer {token}"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MECHAMENTAL_")}
+    env.update(
+        MECHAMENTAL_ENV="test",
+        MECHAMENTAL_DATABASE_URL=url,
+        MECHAMENTAL_DATA_DIR=str(tmp),
+        MECHAMENTAL_SECRET_KEY="bench-secret-key-" + "k" * 32,
+        MECHAMENTAL_LOG_LEVEL="WARNING",
+        MECHAMENTAL_WEBHOOK_ALLOW_PRIVATE="true",
+        MECHAMENTAL_WEBHOOK_POLL_SECONDS="1",
+    )
+    server = Server(env, tmp / "server.log")
+    receivers = [Receiver() for _ in range(10)]
+    runners = [await r.start() for r in receivers]
+    print(f"backend={args.backend} load={os.getloadavg()}")
+
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
+
+        async def put_hook(receiver: Receiver) -> str:
+            r = await http.post(
+                f"/v1/orgs/{org}/webhooks",
+                json={
+                    "url": f"http://127.0.0.1:{receiver.port}/hook",
+                    "event_types": ["workspace.updated"],
+                },
+            )
+            assert r.status_code == 201, r.text
+            return str(r.json()["id"])
+
+        async def delete_hooks(ids: list[str]) -> None:
+            for hook_id in ids:
+                assert (await http.delete(f"/v1/orgs/{org}/webhooks/{hook_id}")).status_code == 204
+
+        def reset() -> None:
+            for r in receivers:
+                r.latencies.clear()
+                r.arrivals.clear()
+
+        # 1. Throughput: a backlog recorded without a worker, then one process delivers it.
+        await server.start(MECHAMENTAL_RUN_WORKER="false")
+        ws = (await http.post(f"/v1/orgs/{org}/workspaces", json={"name": "b"})).json()[
+            "workspace_id"
+        ]
+        item = f"/v1/orgs/{org}/workspaces/{ws}"
+        hook = await put_hook(receivers[0])
+        sem = asyncio.Semaphore(8)
+
+        async def put(n: int) -> float:
+            async with sem:
+                started = time.perf_counter()
+                r = await http.put(item, json={"name": f"n{n}"})
+                assert r.status_code == 200, r.text
+                return time.perf_counter() - started
+
+        await asyncio.gather(*(put(n) for n in range(args.events)))
+        server.stop()
+        started = time.monotonic()
+        await server.start(MECHAMENTAL_RUN_WORKER="true")
+        while len(receivers[0].arrivals) < args.events:
+            await asyncio.sleep(0.05)
+            if time.monotonic() - started > 600:
+                raise RuntimeError(f"only {len(receivers[0].arrivals)} delivered")
+        first, last = receivers[0].arrivals[0], receivers[0].arrivals[-1]
+        print(
+            f"throughput: {args.events} deliveries in {last - first:.2f} s "
+            f"= {args.events / (last - first):.0f}/s (1 endpoint, 1 process)"
+        )
+        await delete_hooks([hook])
+
+        # 2. Latency at 100 events/s, one and ten endpoints.
+        for count in (1, 10):
+            ids = [await put_hook(r) for r in receivers[:count]]
+            reset()
+            for n in range(1000):
+                tick = time.perf_counter()
+                await put(n)
+                await asyncio.sleep(max(0.0, 0.01 - (time.perf_counter() - tick)))
+            while sum(len(r.latencies) for r in receivers[:count]) < 1000 * count:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            lat = [x * 1000 for r in receivers[:count] for x in r.latencies]
+            print(
+                f"latency at 100/s, {count} endpoint(s): p50 {pct(lat, 0.5):.1f} ms "
+                f"p99 {pct(lat, 0.99):.1f} ms"
+            )
+            await delete_hooks(ids)
+
+        # 3. The write path: sequential PUTs, with no endpoint and with five.
+        async def put_series(n: int) -> list[float]:
+            return [await put(i) for i in range(n)]
+
+        await put_series(200)  # warm
+        off = await put_series(2000)
+        ids = [await put_hook(r) for r in receivers[:5]]
+        on = await put_series(2000)
+        await delete_hooks(ids)
+        off_again = await put_series(2000)
+        for name, xs in (("off", off), ("on (5 endpoints)", on), ("off again", off_again)):
+            ms = [x * 1000 for x in xs]
+            print(f"PUT {name}: p50 {statistics.median(ms):.2f} ms p99 {pct(ms, 0.99):.2f} ms")
+        base = (pct(off, 0.99) + pct(off_again, 0.99)) / 2
+        print(f"PUT p99 on/off: {pct(on, 0.99) / base:.2f}x")
+    server.stop()
+    for runner in runners:
+        await runner.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
