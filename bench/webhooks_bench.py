@@ -213,7 +213,7 @@ async def main() -> None:
                 tick = time.perf_counter()
                 await put(n)
                 await asyncio.sleep(max(0.0, 0.01 - (time.perf_counter() - tick)))
-            while sum(len(r.latencies) for r in receivers[:count]) < 1000 * count:  # noqa: ASYNC110 (a bench polls its counters)
+            while sum(len(r.latencies) for r in receivers[:count]) < 1000 * count:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             lat = [x * 1000 for r in receivers[:count] for x in r.latencies]
             print(
