@@ -65,6 +65,8 @@ async def server(database_url: str, tmp_path: Path) -> AsyncIterator[ServerProce
         database_url,
         tmp_path,
         MECHAMENTAL_ALLOWED_REGIONS=REGIONS,
+        # Webhook URLs become a refused loopback port (tests/schemathesis_hooks.py).
+        MECHAMENTAL_WEBHOOK_ALLOW_PRIVATE="true",
     ) as proc:
         yield proc
 
@@ -83,6 +85,19 @@ async def _key(client: httpx.AsyncClient, tenant: Tenant, name: str) -> str:
     assert response.status_code == 201, response.text
     key_id: str = response.json()["id"]
     return key_id
+
+
+async def _webhook(client: httpx.AsyncClient, tenant: Tenant) -> tuple[str, str]:
+    """An endpoint and one of its deliveries (a test event)."""
+    base = f"/v1/orgs/{tenant.org_id}/webhooks"
+    body = {"url": "http://127.0.0.1:9/schemathesis"}
+    response = await client.post(base, json=body, headers=tenant.headers())
+    assert response.status_code == 201, response.text
+    webhook_id: str = response.json()["id"]
+    sent = await client.post(f"{base}/{webhook_id}/test", headers=tenant.headers())
+    assert sent.status_code == 202, sent.text
+    delivery_id: str = sent.json()["id"]
+    return webhook_id, delivery_id
 
 
 def _config(tmp_path: Path, acme: Tenant, globex: Tenant, ids: dict[str, str]) -> Path:
@@ -109,6 +124,8 @@ peers = ["acme", "globex"]
 "path.org_id" = "{acme.org_id}"
 "path.workspace_id" = "{ids["workspace"]}"
 "path.key_id" = "{ids["key"]}"
+"path.webhook_id" = "{ids["webhook"]}"
+"path.delivery_id" = "{ids["delivery"]}"
 
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "429"]
@@ -122,6 +139,11 @@ parameters = {{ "path.workspace_id" = "{ids["doomed_workspace"]}" }}
 include-method = "DELETE"
 include-path = "/v1/orgs/{{org_id}}/api-keys/{{key_id}}"
 parameters = {{ "path.key_id" = "{ids["doomed_key"]}" }}
+
+[[operations]]
+include-method = "DELETE"
+include-path = "/v1/orgs/{{org_id}}/webhooks/{{webhook_id}}"
+parameters = {{ "path.webhook_id" = "{ids["doomed_webhook"]}" }}
 """
     )
     return config
@@ -138,6 +160,8 @@ async def test_schemathesis_finds_nothing(
             "key": await _key(client, acme, "schemathesis"),
             "doomed_key": await _key(client, acme, "revoked by schemathesis"),
         }
+        ids["webhook"], ids["delivery"] = await _webhook(client, acme)
+        ids["doomed_webhook"], _ = await _webhook(client, acme)
     config = _config(tmp_path, acme, globex, ids)
     env = {
         **os.environ,
@@ -162,4 +186,4 @@ async def test_schemathesis_finds_nothing(
     output, _ = await proc.communicate()
     text = output.decode(errors="replace")
     assert proc.returncode == 0, text[-12000:]
-    assert "Tested: 17" in text, text[-3000:]  # every operation was exercised
+    assert "Tested: 26" in text, text[-3000:]  # every operation was exercised

@@ -13,10 +13,12 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mechamental.auth.principals import PRINCIPAL_SCOPE_KEY
 from mechamental.errors import PayloadTooLarge, envelope
 from mechamental.logging import RequestContext, request_context, route_template
 from mechamental.sync.fanout.protocol import STREAM_WRITE_KEY
@@ -94,7 +96,7 @@ class RequestMiddleware:
                     send_with_id, 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred"
                 )
         finally:
-            _log_request(scope, status, started)
+            _log_request(scope, status, started, request_id)
             request_context.reset(context)
 
 
@@ -113,15 +115,20 @@ async def _send_error(send: Send, status: int, error: str, message: str) -> None
     await send({"type": "http.response.body", "body": body})
 
 
-def _log_request(scope: Scope, status: int, started: float) -> None:
+def _log_request(scope: Scope, status: int, started: float, request_id: str) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
-    # request_id, org_id and user_id come from the log context (mechamental.logging).
+    # The line's own fields, so that any handler (not only ours, with the context filter)
+    # sees them; the filter leaves fields already set alone.
+    principal: Any = scope.get(PRINCIPAL_SCOPE_KEY)
     extra = {
         "method": scope["method"],
         "route": route_template(scope) or scope["path"],  # never the query string
         "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "request_id": request_id,
+        "org_id": principal.org_id if principal else None,
+        "user_id": principal.user_id if principal else None,
     }
     if STREAM_WRITE_KEY in scope:  # an event stream: written directly or through ASGI
         extra["stream_write"] = scope[STREAM_WRITE_KEY]

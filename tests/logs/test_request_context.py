@@ -128,7 +128,7 @@ async def test_an_unauthenticated_request_logs_its_id_without_a_caller(
     assert request_line["request_id"] == response.headers["x-request-id"]
     assert request_line["route"] == "/v1/orgs/{org_id}/workspaces"
     assert request_line["status"] == 401
-    assert "org_id" not in request_line and "user_id" not in request_line
+    assert request_line["org_id"] is None and request_line["user_id"] is None
     assert "mm_not-a-real-key" not in _server_text(captured)
     assert "cursor=abc" not in _server_text(captured)
 

@@ -122,6 +122,7 @@ class TestPrivateRefused:
             "https://[::1]/hook",
             "https://[::ffff:127.0.0.1]/hook",
             "http://example.com/hook",
+            "https://" + "a" * 64 + ".example.com/hook",  # IDNA refuses the label
         ],
     )
     async def test_refused(self, client: httpx.AsyncClient, tenant: Tenant, url: str) -> None:
@@ -152,7 +153,7 @@ async def test_deliveries_page_newest_first_by_cursor(
         if cursor is None:
             break
     assert len(seen) == len({d["id"] for d in seen}) == 5
-    assert all(d["type"] == "webhook.test" for d in seen)
+    assert all(d["event_type"] == "webhook.test" for d in seen)
     stamps = [d["created_at"] for d in seen]
     assert stamps == sorted(stamps, reverse=True)
     # A cursor is the org's and this list's: tampered, or another org's, it is refused.

@@ -53,6 +53,8 @@ async def checked_addresses(host: str, port: int) -> list[IPAddress]:
         found = await resolve(host, port)
     except OSError as exc:
         raise RefusedAddress(f"the host {host} does not resolve ({exc.strerror or exc})") from exc
+    except UnicodeError as exc:  # IDNA refuses the name (a label too long, odd characters)
+        raise RefusedAddress(f"the host {host!r} is not a valid host name") from exc
     refused = [str(address) for address in found if not is_allowed(address)]
     if refused:
         raise RefusedAddress(
