@@ -23,10 +23,12 @@ from mechamental.errors import install_handlers
 from mechamental.logging import component_logging
 from mechamental.middleware import RequestMiddleware
 from mechamental.openapi import install_openapi
+from mechamental.sealing import SecretBox
 from mechamental.services import Component, Services
 from mechamental.sync.hub import sync_component
 from mechamental.sync.routes import router as sync_router
 from mechamental.webhooks.routes import router as webhooks_router
+from mechamental.webhooks.signing import SEAL_LABEL
 from mechamental.webhooks.worker import webhook_worker_factory
 from mechamental.workspaces.idempotency import idempotency_purger_factory
 from mechamental.workspaces.routes import router as workspaces_router
@@ -48,6 +50,7 @@ def build_services(settings: Settings) -> Services:
             secret_key, lifetime_seconds=settings.stream_ticket_seconds, clock=clock
         ),
         clock=clock,
+        webhook_secrets=SecretBox(secret_key, label=SEAL_LABEL),
     )
 
 

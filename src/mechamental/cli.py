@@ -42,13 +42,14 @@ def worker(
 ) -> None:
     """Run the bucket and webhook workers alone (for API processes with RUN_WORKER=false)."""
     from mechamental.clock import Clock
-    from mechamental.webhooks.signing import SecretBox
+    from mechamental.sealing import SecretBox
+    from mechamental.webhooks.signing import SEAL_LABEL
     from mechamental.webhooks.worker import WebhookWorker
 
     settings = get_settings()
 
     def webhooks(db: Database) -> Component:
-        box = SecretBox(settings.resolved_secret_key())
+        box = SecretBox(settings.resolved_secret_key(), label=SEAL_LABEL)
         return WebhookWorker(db=db, settings=settings, clock=Clock(), box=box)
 
     worker_main(concurrency, [webhooks])

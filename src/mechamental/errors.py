@@ -208,3 +208,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such resource in this organization"},
     500: {"model": ErrorBody, "description": "Unexpected error"},
 }
+
+
+# The 413 of routes that take a body (middleware.RequestMiddleware enforces MAX_BODY_BYTES).
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorBody, "description": "Body over 64 KiB"}
+}

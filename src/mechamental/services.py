@@ -16,6 +16,7 @@ from mechamental.auth.usage import KeyUsage
 from mechamental.clock import Clock
 from mechamental.config import Settings
 from mechamental.db import Database
+from mechamental.sealing import SecretBox
 
 log = logging.getLogger("mechamental.services")
 
@@ -30,6 +31,8 @@ class Services:
     cursor_key: bytes
     tickets: TicketSigner
     clock: Clock  # the process's time (presence, tickets): tests move it forward
+    # Seals and opens webhook signing secrets (a key derived from SECRET_KEY, made once).
+    webhook_secrets: SecretBox
     # Uses of API keys, noted per request and written by `api_keys.usage.KeyUsageFlusher`.
     key_usage: KeyUsage = field(default_factory=KeyUsage)
     extras: dict[str, Any] = field(default_factory=dict)

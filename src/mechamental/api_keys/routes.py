@@ -6,9 +6,7 @@ is in the 201 of the create and nowhere else: the list and the get never show it
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
@@ -23,11 +21,11 @@ from mechamental.api_keys.schemas import (
     ListParams,
 )
 from mechamental.dependencies import ApiKeyManager
-from mechamental.errors import ERROR_RESPONSES, ErrorBody
+from mechamental.errors import ERROR_RESPONSES, TOO_LARGE
 from mechamental.params import JSONBodyRoute, query_model
 from mechamental.responses import json_response
 from mechamental.types import utcnow
-from mechamental.workspaces.cursor import decode_cursor, encode_cursor
+from mechamental.workspaces.cursor import decode_cursor, encode_cursor, list_key
 
 router = APIRouter(
     prefix="/v1/orgs/{org_id}/api-keys",
@@ -36,17 +34,8 @@ router = APIRouter(
     route_class=JSONBodyRoute,
 )
 
-TOO_LARGE: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorBody, "description": "Body over 64 KiB"}
-}
 _list_params, _LIST_PARAMS_DOC = query_model(ListParams)
 ListQuery = Annotated[ListParams, Depends(_list_params)]
-
-
-def _cursor_key(secret: bytes) -> bytes:
-    """The workspace list's cursor format under a key of its own: neither list takes the
-    other's cursors."""
-    return hmac.new(secret, b"mechamental.api_keys.cursor", hashlib.sha256).digest()
 
 
 @router.get(
@@ -58,7 +47,7 @@ def _cursor_key(secret: bytes) -> bytes:
 async def list_api_keys(caller: ApiKeyManager, params: ListQuery) -> Response:
     """The org's live keys (not revoked, not expired), newest first, with keyset pagination."""
     org_id = caller.org_id
-    key = _cursor_key(caller.services.cursor_key)
+    key = list_key(caller.services.cursor_key, b"mechamental.api_keys.cursor")
     after = decode_cursor(key, org_id, params.cursor) if params.cursor else None
     async with caller.services.db.reader() as conn:
         page = await service.list_api_keys(

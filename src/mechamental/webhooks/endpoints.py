@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import String, bindparam, func, select, update
 
 from mechamental.db import Conn
+from mechamental.sealing import SecretBox
 from mechamental.types import UTCDateTime
 from mechamental.webhooks.deliveries import FAILING_DISABLES_AFTER
 from mechamental.webhooks.models import webhooks
-from mechamental.webhooks.signing import SecretBox
 
 GONE_REASON = "the endpoint answered 410 Gone"
 FAILING_REASON = "every attempt failed for 5 days"

@@ -5,15 +5,13 @@ Everything needs `webhook:manage` (owners and admins) in the org of the path.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from mechamental.dependencies import Caller, WebhookManager
-from mechamental.errors import ERROR_RESPONSES, ErrorBody
+from mechamental.dependencies import WebhookManager
+from mechamental.errors import ERROR_RESPONSES, TOO_LARGE, ErrorBody
 from mechamental.params import JSONBodyRoute, query_model
 from mechamental.responses import json_response
 from mechamental.webhooks import service
@@ -29,8 +27,7 @@ from mechamental.webhooks.schemas import (
     WebhookRead,
     WebhookWrite,
 )
-from mechamental.webhooks.signing import SecretBox
-from mechamental.workspaces.cursor import Position, decode_cursor, encode_cursor
+from mechamental.workspaces.cursor import Position, decode_cursor, encode_cursor, list_key
 
 router = APIRouter(
     prefix="/v1/orgs/{org_id}/webhooks",
@@ -38,9 +35,6 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     route_class=JSONBodyRoute,
 )
-TOO_LARGE: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorBody, "description": "Body over 64 KiB"}
-}
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "An attempt of the delivery is running"}
 }
@@ -48,23 +42,14 @@ _list_params, _LIST_PARAMS_DOC = query_model(ListParams)
 ListQuery = Annotated[ListParams, Depends(_list_params)]
 
 
-def _key(caller: Caller, label: bytes) -> bytes:
-    """A cursor key of each list's own: no list takes another's cursors."""
-    return hmac.new(caller.services.cursor_key, label, hashlib.sha256).digest()
-
-
 def _cursor(key: bytes, org_id: str, position: Position | None) -> str | None:
     return None if position is None else encode_cursor(key, org_id, position)
-
-
-def _box(caller: Caller) -> SecretBox:
-    return SecretBox(caller.services.settings.resolved_secret_key())
 
 
 @router.get("", response_model=WebhookList, summary="List Webhooks", openapi_extra=_LIST_PARAMS_DOC)
 async def list_webhooks(caller: WebhookManager, params: ListQuery) -> Response:
     """The org's endpoints, newest first, with keyset pagination."""
-    key = _key(caller, b"mechamental.webhooks.cursor")
+    key = list_key(caller.services.cursor_key, b"mechamental.webhooks.cursor")
     after = decode_cursor(key, caller.org_id, params.cursor) if params.cursor else None
     async with caller.services.db.reader() as conn:
         items, position = await service.list_webhooks(
@@ -98,7 +83,7 @@ async def create_webhook(body: WebhookWrite, caller: WebhookManager) -> Response
             event_types=body.event_types,
             description=body.description,
             enabled=body.enabled,
-            box=_box(caller),
+            box=caller.services.webhook_secrets,
             now=caller.services.clock.utcnow(),
         )
     return json_response(created, status_code=201)
@@ -157,7 +142,7 @@ async def rotate_secret(webhook_id: WebhookId, caller: WebhookManager) -> Respon
             conn,
             org_id=caller.org_id,
             webhook_id=webhook_id,
-            box=_box(caller),
+            box=caller.services.webhook_secrets,
             now=caller.services.clock.utcnow(),
         )
     return json_response(rotated)
@@ -189,7 +174,7 @@ async def list_deliveries(
     webhook_id: WebhookId, caller: WebhookManager, params: ListQuery
 ) -> Response:
     """The endpoint's deliveries with their attempts, newest first, with keyset pagination."""
-    key = _key(caller, b"mechamental.webhooks.deliveries.cursor")
+    key = list_key(caller.services.cursor_key, b"mechamental.webhooks.deliveries.cursor")
     after = decode_cursor(key, caller.org_id, params.cursor) if params.cursor else None
     async with caller.services.db.reader() as conn:
         items, position = await service.list_deliveries(

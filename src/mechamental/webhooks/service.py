@@ -2,7 +2,7 @@
 
 Every query is confined to the org of the path: another org's endpoint is 404. The
 signing secret leaves only in the create's and the rotation's responses; it is stored
-sealed (`signing.SecretBox`). `check_url` resolves the host, so callers run it before
+sealed (`mechamental.sealing.SecretBox`). `check_url` resolves the host, so callers run it before
 opening a transaction (SQLite holds its write lock meanwhile otherwise).
 """
 
@@ -17,10 +17,11 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from mechamental.db import Conn
 from mechamental.errors import Conflict, ResourceNotFound, validation_error
 from mechamental.ids import new_id
+from mechamental.sealing import SecretBox
 from mechamental.types import api_timestamp
 from mechamental.webhooks import addresses, deliveries
 from mechamental.webhooks.models import webhook_attempts, webhook_deliveries, webhooks
-from mechamental.webhooks.signing import SecretBox, new_secret
+from mechamental.webhooks.signing import new_secret
 from mechamental.workspaces.cursor import Position
 
 RESOURCE = "webhook"

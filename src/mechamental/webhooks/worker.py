@@ -25,12 +25,12 @@ from mechamental.buckets.worker import worker_id
 from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings
 from mechamental.db import Database
+from mechamental.sealing import SecretBox
 from mechamental.services import Component, Services
 from mechamental.sync.events.outbox import EVENT_RECORDED
 from mechamental.webhooks import deliveries, endpoints, sender, signing
 from mechamental.webhooks.deliveries import Claimed
 from mechamental.webhooks.endpoints import Target
-from mechamental.webhooks.signing import SecretBox
 
 log = logging.getLogger("mechamental.webhooks")
 EXTRAS_KEY = "webhook_worker"
@@ -283,7 +283,7 @@ def webhook_worker_factory(services: Services) -> Component | None:
         db=services.db,
         settings=services.settings,
         clock=services.clock,
-        box=SecretBox(services.settings.resolved_secret_key()),
+        box=services.webhook_secrets,
     )
     services.extras[EXTRAS_KEY] = worker
     return worker

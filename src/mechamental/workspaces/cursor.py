@@ -36,6 +36,12 @@ def _sign(key: bytes, org_id: str, body: bytes) -> bytes:
     return hmac.new(key, org_id.encode() + b"\0" + body, hashlib.sha256).digest()[:18]
 
 
+def list_key(secret: bytes, label: bytes) -> bytes:
+    """The cursor key of one list (API keys, webhooks, deliveries): its own, derived from the
+    process's cursor key, so that no list takes another's cursors."""
+    return hmac.new(secret, label, hashlib.sha256).digest()
+
+
 def encode_cursor(key: bytes, org_id: str, position: Position) -> str:
     """A cursor for `position`, valid only for `org_id`."""
     micros = (position.created_at - _EPOCH) // _MICRO

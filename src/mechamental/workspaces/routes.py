@@ -15,7 +15,7 @@ from mechamental.dependencies import (
     WorkspaceReader,
     WorkspaceUpdater,
 )
-from mechamental.errors import ERROR_RESPONSES, ErrorBody, validation_error
+from mechamental.errors import ERROR_RESPONSES, TOO_LARGE, ErrorBody, validation_error
 from mechamental.params import JSONBodyRoute, WorkspaceId, query_model
 from mechamental.responses import dumps, json_response
 from mechamental.workspaces import idempotency, service
@@ -43,9 +43,6 @@ IfMatch = Annotated[
 ]
 PRECONDITION: dict[int | str, dict[str, Any]] = {
     412: {"model": ErrorBody, "description": "If-Match did not match"}
-}
-TOO_LARGE: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorBody, "description": "Body over 64 KiB"}
 }
 
 
