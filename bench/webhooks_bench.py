@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -40,6 +41,9 @@ MECHAMENTAL = str(Path(sys.executable).with_name("mechamental"))
 sys.path.insert(0, str(ROOT))
 from tests.sync.procs import free_port  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from sync_client import cpu_seconds  # noqa: E402
+
 
 class Receiver:
     """Counts deliveries and their latency; answers 200."""
@@ -57,14 +61,69 @@ class Receiver:
         self.arrivals.append(time.monotonic())
         return web.Response(text="ok")
 
-    async def start(self) -> web.AppRunner:
+
+async def serve_receivers(count: int) -> None:
+    """The receiving side, in its own process: `count` hook ports and a control port
+    (`GET /stats` gives every receiver's arrivals and latencies, `POST /reset` clears them)."""
+    receivers = [Receiver() for _ in range(count)]
+    runners = []
+    for receiver in receivers:
         app = web.Application()
-        app.router.add_post("/hook", self.handle)
+        app.router.add_post("/hook", receiver.handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await runner.setup()
-        self.port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", self.port).start()
-        return runner
+        receiver.port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", receiver.port).start()
+        runners.append(runner)
+
+    async def stats(_: web.Request) -> web.Response:
+        return web.json_response(
+            [{"latencies": r.latencies, "arrivals": r.arrivals} for r in receivers]
+        )
+
+    async def reset(_: web.Request) -> web.Response:
+        for r in receivers:
+            r.latencies.clear()
+            r.arrivals.clear()
+        return web.json_response({})
+
+    control = web.Application()
+    control.router.add_get("/stats", stats)
+    control.router.add_post("/reset", reset)
+    runner = web.AppRunner(control, access_log=None)
+    await runner.setup()
+    control_port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", control_port).start()
+    print(json.dumps({"control": control_port, "hooks": [r.port for r in receivers]}), flush=True)
+    await asyncio.Event().wait()
+
+
+class Receivers:
+    """The receivers' process, seen from the load generator."""
+
+    def __init__(self, count: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-receivers", str(count)], stdout=subprocess.PIPE
+        )
+        assert self.proc.stdout is not None
+        ports = json.loads(self.proc.stdout.readline())
+        self.control = f"http://127.0.0.1:{ports['control']}"
+        self.ports: list[int] = ports["hooks"]
+
+    async def stats(self) -> list[dict[str, list[float]]]:
+        async with httpx.AsyncClient() as client:
+            return list((await client.get(f"{self.control}/stats")).json())
+
+    async def reset(self) -> None:
+        async with httpx.AsyncClient() as client:
+            await client.post(f"{self.control}/reset")
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -100,6 +159,10 @@ class Server:
                 await asyncio.sleep(0.1)
         raise RuntimeError("server did not start")
 
+    def cpu_seconds(self) -> float:
+        assert self.proc is not None
+        return cpu_seconds(self.proc.pid)
+
     def stop(self) -> None:
         assert self.proc is not None
         self.proc.terminate()
@@ -132,7 +195,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--serve-receivers", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_receivers:
+        await serve_receivers(args.serve_receivers)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="mm-wh-bench-"))
     url = await make_db(args.backend, tmp)
     org, token = await seed(url)
@@ -148,19 +215,15 @@ async def main() -> None:
         MECHAMENTAL_WEBHOOK_POLL_SECONDS="1",
     )
     server = Server(env, tmp / "server.log")
-    receivers = [Receiver() for _ in range(10)]
-    runners = [await r.start() for r in receivers]
+    receivers = Receivers(10)
     print(f"backend={args.backend} load={os.getloadavg()}")
 
     async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
 
-        async def put_hook(receiver: Receiver) -> str:
+        async def put_hook(port: int) -> str:
             r = await http.post(
                 f"/v1/orgs/{org}/webhooks",
-                json={
-                    "url": f"http://127.0.0.1:{receiver.port}/hook",
-                    "event_types": ["workspace.updated"],
-                },
+                json={"url": f"http://127.0.0.1:{port}/hook", "event_types": ["workspace.updated"]},
             )
             assert r.status_code == 201, r.text
             return str(r.json()["id"])
@@ -169,10 +232,15 @@ async def main() -> None:
             for hook_id in ids:
                 assert (await http.delete(f"/v1/orgs/{org}/webhooks/{hook_id}")).status_code == 204
 
-        def reset() -> None:
-            for r in receivers:
-                r.latencies.clear()
-                r.arrivals.clear()
+        async def wait_for(count: int, endpoints: int) -> list[dict[str, list[float]]]:
+            started = time.monotonic()
+            while True:
+                stats = (await receivers.stats())[:endpoints]
+                if sum(len(r["arrivals"]) for r in stats) >= count:
+                    return stats
+                if time.monotonic() - started > 600:
+                    raise RuntimeError(f"only {sum(len(r['arrivals']) for r in stats)} delivered")
+                await asyncio.sleep(0.2)
 
         # 1. Throughput: a backlog recorded without a worker, then one process delivers it.
         await server.start(MECHAMENTAL_RUN_WORKER="false")
@@ -180,7 +248,7 @@ async def main() -> None:
             "workspace_id"
         ]
         item = f"/v1/orgs/{org}/workspaces/{ws}"
-        hook = await put_hook(receivers[0])
+        hook = await put_hook(receivers.ports[0])
         sem = asyncio.Semaphore(8)
 
         async def put(n: int) -> float:
@@ -192,33 +260,33 @@ async def main() -> None:
 
         await asyncio.gather(*(put(n) for n in range(args.events)))
         server.stop()
-        started = time.monotonic()
         await server.start(MECHAMENTAL_RUN_WORKER="true")
-        while len(receivers[0].arrivals) < args.events:
-            await asyncio.sleep(0.05)
-            if time.monotonic() - started > 600:
-                raise RuntimeError(f"only {len(receivers[0].arrivals)} delivered")
-        first, last = receivers[0].arrivals[0], receivers[0].arrivals[-1]
+        cpu = server.cpu_seconds(), receivers.cpu_seconds()
+        arrivals = (await wait_for(args.events, 1))[0]["arrivals"]
+        spent = server.cpu_seconds() - cpu[0], receivers.cpu_seconds() - cpu[1]
+        elapsed = arrivals[-1] - arrivals[0]
         print(
-            f"throughput: {args.events} deliveries in {last - first:.2f} s "
-            f"= {args.events / (last - first):.0f}/s (1 endpoint, 1 process)"
+            f"throughput: {args.events} deliveries in {elapsed:.2f} s "
+            f"= {args.events / elapsed:.0f}/s (1 endpoint, 1 process); CPU: server "
+            f"{spent[0] / args.events * 1000:.2f} ms per delivery, receivers {spent[1]:.1f} s"
         )
         await delete_hooks([hook])
 
         # 2. Latency at 100 events/s, one and ten endpoints.
         for count in (1, 10):
-            ids = [await put_hook(r) for r in receivers[:count]]
-            reset()
+            ids = [await put_hook(port) for port in receivers.ports[:count]]
+            await receivers.reset()
+            cpu_before = receivers.cpu_seconds()
             for n in range(1000):
                 tick = time.perf_counter()
                 await put(n)
                 await asyncio.sleep(max(0.0, 0.01 - (time.perf_counter() - tick)))
-            while sum(len(r.latencies) for r in receivers[:count]) < 1000 * count:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-            lat = [x * 1000 for r in receivers[:count] for x in r.latencies]
+            stats = await wait_for(1000 * count, count)
+            lat = [x * 1000 for r in stats for x in r["latencies"]]
             print(
                 f"latency at 100/s, {count} endpoint(s): p50 {pct(lat, 0.5):.1f} ms "
-                f"p99 {pct(lat, 0.99):.1f} ms"
+                f"p99 {pct(lat, 0.99):.1f} ms (receivers' CPU "
+                f"{receivers.cpu_seconds() - cpu_before:.1f} s)"
             )
             await delete_hooks(ids)
 
@@ -228,7 +296,7 @@ async def main() -> None:
 
         await put_series(200)  # warm
         off = await put_series(2000)
-        ids = [await put_hook(r) for r in receivers[:5]]
+        ids = [await put_hook(port) for port in receivers.ports[:5]]
         on = await put_series(2000)
         await delete_hooks(ids)
         off_again = await put_series(2000)
@@ -238,8 +306,7 @@ async def main() -> None:
         base = (pct(off, 0.99) + pct(off_again, 0.99)) / 2
         print(f"PUT p99 on/off: {pct(on, 0.99) / base:.2f}x")
     server.stop()
-    for runner in runners:
-        await runner.cleanup()
+    receivers.stop()
 
 
 if __name__ == "__main__":

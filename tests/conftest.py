@@ -80,6 +80,26 @@ def sqlite_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@pytest.fixture
+def own_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database for this test alone, for tests whose leftovers would reach the
+    others' (the fuzzer's webhook endpoints and their thousands of due deliveries)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'own.db'}"
+        upgrade(url)
+        yield url
+        return
+    request.getfixturevalue("postgres_database_url")  # reachable (or fails as it does)
+    name = f"mm_own_{uuid.uuid4().hex[:12]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        url = f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{name}"
+        upgrade(url)
+        yield url
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     """Which database the test runs on; every API test runs on both."""

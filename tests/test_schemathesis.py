@@ -51,8 +51,8 @@ pytestmark = pytest.mark.timeout(BUDGET_SECONDS + 150)
 
 
 @pytest.fixture
-async def tenants(database_url: str) -> AsyncIterator[tuple[Tenant, Tenant]]:
-    db = Database(database_url)
+async def tenants(own_database_url: str) -> AsyncIterator[tuple[Tenant, Tenant]]:
+    db = Database(own_database_url)
     try:
         yield await create_tenant(db, "acme"), await create_tenant(db, "globex")
     finally:
@@ -60,9 +60,9 @@ async def tenants(database_url: str) -> AsyncIterator[tuple[Tenant, Tenant]]:
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[ServerProcess]:
+async def server(own_database_url: str, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     async with lone_server(
-        database_url,
+        own_database_url,
         tmp_path,
         MECHAMENTAL_ALLOWED_REGIONS=REGIONS,
         # Webhook URLs become a refused loopback port (tests/schemathesis_hooks.py).

@@ -1,13 +1,15 @@
 """The webhook worker: matches committed events with endpoints, then delivers them.
 
 Runs in every API process (and `mechamental worker`); any number may run at once. Each
-round first dispatches pending events (`deliveries.dispatch`), then claims due deliveries
+round dispatches pending events (`deliveries.dispatch`) and claims due deliveries, in one
+transaction,
 up to the free slots of the shared pool (`WEBHOOK_CONCURRENCY`), at most
 `WEBHOOK_ENDPOINT_CONCURRENCY` in flight per endpoint, so a slow or dead endpoint holds
 only its own slots. An attempt is bounded by `WEBHOOK_TIMEOUT_SECONDS`, well inside the
 lease (`WEBHOOK_LEASE_SECONDS`), so no lease renewal is needed: a lease outlives its
 attempt unless the process dies, and then the delivery is due again when it expires.
-Time (due, leases, five days failing) is `Services.clock`, which tests move forward.
+Outcomes are written in batches (`webhooks.outcomes`). Time (due, leases, five days
+failing) is `Services.clock`, which tests move forward.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
-from datetime import timedelta
+from collections import Counter, deque
+from datetime import datetime
 
 import httpx
 
@@ -31,10 +33,13 @@ from mechamental.sync.events.outbox import EVENT_RECORDED
 from mechamental.webhooks import deliveries, endpoints, sender, signing
 from mechamental.webhooks.deliveries import Claimed
 from mechamental.webhooks.endpoints import Target
+from mechamental.webhooks.outcomes import Outcome, OutcomeRecorder
 
 log = logging.getLogger("mechamental.webhooks")
 EXTRAS_KEY = "webhook_worker"
 STOP_GRACE = 10.0  # seconds a round in progress may take to end at shutdown
+DISPATCH_BATCH = 500  # events matched per transaction
+RECORD_WINDOW = 0.01  # seconds outcomes wait to be written together (webhooks.outcomes)
 
 
 class WebhookWorker(Component):
@@ -53,11 +58,13 @@ class WebhookWorker(Component):
         self._inflight: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, Claimed] = {}
+        self._waiting: dict[str, deque[tuple[Claimed, Target | None]]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._failing = False
         self._stopping = False
+        self._recorder = OutcomeRecorder(db, window=RECORD_WINDOW)
 
     async def start(self) -> None:
         """Begin the rounds; wake on every commit of this process that recorded an event."""
@@ -92,6 +99,7 @@ class WebhookWorker(Component):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._recorder.drain()  # attempts that ended are recorded, not repeated
         if self._held:
             try:
                 async with self.db.transaction() as conn:
@@ -122,48 +130,50 @@ class WebhookWorker(Component):
                 self._failing = True
 
     async def run_round(self) -> int:
-        """Dispatch pending events, then start due deliveries; how many were started."""
-        while True:
-            async with self.db.reader() as conn:
-                if not await deliveries.any_pending(conn):
-                    break
-            async with self.db.transaction() as conn:
-                matched, _ = await deliveries.dispatch(conn, now=self.clock.utcnow())
-            if matched < 500:
-                break
-        return await self._claim()
+        """Dispatch every pending event and start due deliveries; how many were started.
 
-    async def _claim(self) -> int:
-        free = self.concurrency - sum(self._inflight.values())
-        if free <= 0:
-            return 0
-        now = self.clock.utcnow()
-        async with self.db.reader() as conn:
-            if not await deliveries.any_due(conn, now=now):
-                return 0
-        busy = [w for w, n in self._inflight.items() if n >= self.per_endpoint]
-        async with self.db.transaction() as conn:
-            claimed = await deliveries.claim(
-                conn,
-                token=f"{self.id}:{time.monotonic_ns()}",
-                now=now,
-                lease_seconds=self.settings.webhook_lease_seconds,
-                limit=free,
-                per_endpoint=self.per_endpoint,
-                busy=busy,
-            )
-        # An endpoint already partly busy here may have got more than its free slots: give
-        # the excess back at once (not counted), so no endpoint ever has more in flight.
-        room = {w: self.per_endpoint - self._inflight[w] for w in {d.webhook_id for d in claimed}}
-        excess = []
-        for delivery in claimed:
-            room[delivery.webhook_id] -= 1
-            if room[delivery.webhook_id] < 0:
-                excess.append(delivery)
-        if excess:
+        One transaction per batch does both (a dispatch's deliveries are due at once), and
+        claims run between dispatch batches: a backlog of events (a worker that was down)
+        never holds back the retries and tests already due.
+        """
+        started = 0
+        while True:
+            now = self.clock.utcnow()
+            free = self.concurrency - sum(self._inflight.values()) - self._waiting_count()
+            async with self.db.reader() as conn:
+                pending = await deliveries.any_pending(conn)
+                due = free > 0 and await deliveries.any_due(conn, now=now)
+            if not pending and not due:
+                return started
+            matched = 0
+            claimed: list[Claimed] = []
             async with self.db.transaction() as conn:
-                await deliveries.release(conn, claimed=excess, now=now)
-            claimed = [d for d in claimed if d not in excess]
+                if pending:
+                    matched, _ = await deliveries.dispatch(conn, now=now, limit=DISPATCH_BATCH)
+                if free > 0:
+                    claimed = await deliveries.claim(
+                        conn,
+                        token=f"{self.id}:{time.monotonic_ns()}",
+                        now=now,
+                        lease_seconds=self.settings.webhook_lease_seconds,
+                        limit=free,
+                        per_endpoint=self.per_endpoint,
+                        busy=[w for w in self._inflight if not self._has_room(w)],
+                    )
+            started += await self._start_all(claimed, now)
+            if matched < DISPATCH_BATCH:
+                return started
+
+    def _has_room(self, webhook_id: str) -> bool:
+        return self._inflight[webhook_id] < self.per_endpoint and not self._waiting.get(webhook_id)
+
+    def _waiting_count(self) -> int:
+        return sum(len(queue) for queue in self._waiting.values())
+
+    async def _start_all(self, claimed: list[Claimed], now: datetime) -> int:
+        """Start what we claimed; an endpoint's deliveries beyond its free slots wait here
+        for one (at most `per_endpoint` of them, so each starts within one attempt's
+        timeout, well inside its lease) rather than being given back in another write."""
         if not claimed:
             return 0
         async with self.db.reader() as conn:
@@ -172,11 +182,18 @@ class WebhookWorker(Component):
             )
         for delivery in claimed:
             self._held[delivery.id] = delivery
-            self._inflight[delivery.webhook_id] += 1
-            task = asyncio.create_task(self._deliver(delivery, found.get(delivery.webhook_id)))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            target = found.get(delivery.webhook_id)
+            if self._has_room(delivery.webhook_id):
+                self._start(delivery, target)
+            else:
+                self._waiting.setdefault(delivery.webhook_id, deque()).append((delivery, target))
         return len(claimed)
+
+    def _start(self, delivery: Claimed, target: Target | None) -> None:
+        self._inflight[delivery.webhook_id] += 1
+        task = asyncio.create_task(self._deliver(delivery, target))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, delivery: Claimed, target: Target | None) -> None:
         try:
@@ -184,10 +201,11 @@ class WebhookWorker(Component):
                 not target.enabled and delivery.event_type != deliveries.TEST_EVENT
             ):
                 why = "the endpoint was deleted" if target is None else "the endpoint is disabled"
-                await self._record(delivery, None, why)
-                return
-            result = await self._attempt(delivery, target)
-            await self._record(delivery, result, None)
+                outcome = Outcome(delivery, None, why, self.clock.utcnow())
+            else:
+                result = await self._attempt(delivery, target)
+                outcome = Outcome(delivery, result, None, self.clock.utcnow())
+            await self._recorder.record(outcome)
         except Exception:
             raise_if_cancelled()
             log.exception(
@@ -195,10 +213,17 @@ class WebhookWorker(Component):
             )
         finally:
             self._held.pop(delivery.id, None)
-            self._inflight[delivery.webhook_id] -= 1
-            if self._inflight[delivery.webhook_id] <= 0:
-                del self._inflight[delivery.webhook_id]
-            self._wake.set()
+            webhook_id = delivery.webhook_id
+            self._inflight[webhook_id] -= 1
+            if self._inflight[webhook_id] <= 0:
+                del self._inflight[webhook_id]
+            queue = self._waiting.get(webhook_id)
+            if not self._stopping:  # at a stop, waiting deliveries are given back instead
+                if queue:
+                    self._start(*queue.popleft())
+                    if not queue:
+                        del self._waiting[webhook_id]
+                self._wake.set()
 
     async def _attempt(self, delivery: Claimed, target: Target) -> sender.Result:
         assert self._client is not None
@@ -222,57 +247,6 @@ class WebhookWorker(Component):
             headers,
             deadline=self.settings.webhook_timeout_seconds,
         )
-
-    async def _record(
-        self, delivery: Claimed, result: sender.Result | None, skipped: str | None
-    ) -> None:
-        now = self.clock.utcnow()
-        async with self.db.transaction() as conn:
-            if result is None:
-                await deliveries.finish(
-                    conn,
-                    delivery=delivery,
-                    status=deliveries.FAILED,
-                    due=None,
-                    error=skipped,
-                    now=now,
-                )
-                return
-            gone = result.status_code == 410
-            final = result.ok or gone or delivery.attempts >= deliveries.MAX_ATTEMPTS
-            if result.ok:
-                status, due = deliveries.SUCCEEDED, None
-            elif final:
-                status, due = deliveries.FAILED, None
-            else:
-                status = deliveries.PENDING
-                delay = deliveries.RETRY_DELAYS[delivery.attempts - 1]
-                due = now + timedelta(seconds=delay)
-            if not await deliveries.finish(
-                conn, delivery=delivery, status=status, due=due, error=result.error, now=now
-            ):
-                return  # our lease was taken over: the new holder records its own attempt
-            await deliveries.record_attempt(
-                conn,
-                delivery_id=delivery.id,
-                at=now,
-                status_code=result.status_code,
-                duration_ms=result.duration_ms,
-                error=result.error,
-            )
-            if delivery.event_type == deliveries.TEST_EVENT:
-                return  # a test says nothing about the endpoint's health
-            if result.ok:
-                await endpoints.note_success(conn, webhook_id=delivery.webhook_id)
-                return
-            reason = await endpoints.note_failure(
-                conn, webhook_id=delivery.webhook_id, now=now, gone=gone
-            )
-        if reason:
-            log.warning(
-                "webhook endpoint disabled",
-                extra={"webhook_id": delivery.webhook_id, "reason": reason},
-            )
 
 
 def webhook_worker_factory(services: Services) -> Component | None:
