@@ -9,6 +9,10 @@ BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP))
 
 .PHONY: run test lint typecheck check install clean
 
+# The suite runs on three processes (pytest-xdist; tests/ports.py keeps their ports apart):
+# most tests wait on servers and sockets rather than on a core. `PYTEST_ARGS=` runs one.
+PYTEST_ARGS ?= -n 3
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip

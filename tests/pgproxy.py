@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import struct
 import threading
 from concurrent.futures import Future
 from typing import Any
 
+from tests.ports import free_port
+
 SSL_REQUEST = 80877103
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _fatal(code: str, message: str) -> bytes:
@@ -39,7 +34,7 @@ class PgProxy:
 
     def __init__(self, upstream_port: int = 5432) -> None:
         self.upstream_port = upstream_port
-        self.port = _free_port()
+        self.port = free_port()
         self.mode = "forward"  # "forward" | "starting"
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)

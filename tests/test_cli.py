@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 
 from tests.conftest import Tenant, make_settings
 from tests.helpers import assert_401, assert_workspace, bearer, running_app
+from tests.ports import free_port
 
 BIN = Path(sys.executable).parent / "mechamental"
 TOKEN = re.compile(r"^mm_[A-Za-z0-9_-]{20,}$")
@@ -139,13 +139,6 @@ def test_token_expiry_and_roles(data_dir: Path) -> None:
             assert_401(await client.get(f"/v1/orgs/{org}/workspaces", headers=bearer(secret)))
 
     asyncio.run(check())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from mechamental.errors import install_handlers
 from mechamental.logging import component_logging
 from mechamental.middleware import RequestMiddleware
 from mechamental.openapi import install_openapi
+from mechamental.retention import retention_factory
 from mechamental.sealing import SecretBox
 from mechamental.services import Component, Services
 from mechamental.sync.hub import sync_component
@@ -30,7 +31,6 @@ from mechamental.sync.routes import router as sync_router
 from mechamental.webhooks.routes import router as webhooks_router
 from mechamental.webhooks.signing import SEAL_LABEL
 from mechamental.webhooks.worker import webhook_worker_factory
-from mechamental.workspaces.idempotency import idempotency_purger_factory
 from mechamental.workspaces.routes import router as workspaces_router
 from mechamental.workspaces.service import read_api_workspace
 
@@ -90,7 +90,7 @@ def component_factories() -> list[ComponentFactory]:
         partial(sync_component, read_workspace=read_api_workspace),
         bucket_worker_factory,
         webhook_worker_factory,
-        idempotency_purger_factory,
+        retention_factory,
     ]
 
 

@@ -69,9 +69,8 @@ class SyncTuning(BaseSettings):
     revocation_poll_seconds: float = 0.5
     # Unpublished outbox rows older than this are published by any process (Redis mode).
     orphan_after_seconds: float = 3.0
-    # How often the outbox is checked for orphans, and retention pruned.
+    # How often the outbox is checked for orphans.
     drain_interval_seconds: float = 1.0
-    prune_interval_seconds: float = 60.0
     # Redis connections per process for commands (plus one for the subscription).
     redis_max_connections: int = 8
     redis_socket_timeout_seconds: float = 5.0
@@ -134,7 +133,10 @@ class Settings(BaseSettings):
     keepalive_timeout_seconds: int = Field(default=5, ge=1)
     fd_reserve: int = Field(default=128, ge=0)
     idempotency_ttl_seconds: int = 24 * 3600
-    idempotency_purge_seconds: float = 300.0  # how often expired keys are deleted
+    # How often rows past their retention are deleted (mechamental.retention), and how long
+    # finished bucket jobs and webhook deliveries are kept.
+    retention_interval_seconds: float = Field(default=60.0, gt=0)
+    finished_retention_seconds: int = Field(default=30 * 86400, ge=0)
     # How often API keys' last_used_at is written (one batched UPDATE), and so its precision.
     api_key_usage_flush_seconds: float = Field(default=60.0, gt=0)
 

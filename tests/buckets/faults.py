@@ -9,7 +9,6 @@ the test releases them. Every operation is logged in order for assertions.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -19,6 +18,7 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
+from tests.ports import free_port
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
@@ -50,13 +50,6 @@ class Op:
 
 
 Predicate = Callable[[Op], bool]
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def s3_error(status: int, code: str, message: str) -> web.Response:

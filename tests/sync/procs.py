@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,18 +17,11 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import Tenant
+from tests.ports import free_port
 from tests.sync.sse import Stream, open_stream
 
 MECHAMENTAL = str(Path(sys.executable).with_name("mechamental"))
 START_SECONDS = 120.0  # a process must answer within this (a bound, never a measurement)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def listens_on(pid: int, port: int) -> bool:

@@ -48,7 +48,9 @@ async def test_purge_takes_small_batches_and_keeps_live_keys(database_url: str) 
         removed = []
         while True:
             async with db.transaction() as conn:
-                removed.append(await purge_expired(conn, ttl=timedelta(days=1), batch=100))
+                removed.append(
+                    await purge_expired(conn, now=utcnow(), ttl=timedelta(days=1), batch=100)
+                )
             if removed[-1] < 100:
                 break
         # Other tests' orgs may have expired keys too: only this org's are counted.
@@ -60,7 +62,7 @@ async def test_purge_takes_small_batches_and_keeps_live_keys(database_url: str) 
 
 async def test_the_app_purges_expired_keys_on_its_own(database_url: str, tmp_path: Path) -> None:
     settings = make_settings(
-        database_url, tmp_path, idempotency_ttl_seconds=3600, idempotency_purge_seconds=0.05
+        database_url, tmp_path, idempotency_ttl_seconds=3600, retention_interval_seconds=0.05
     )
     async with running_app(settings) as (app, client):
         db: Database = app.state.services.db

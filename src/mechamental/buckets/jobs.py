@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from mechamental.buckets.models import bucket_jobs
 from mechamental.db import Conn, Topic
@@ -64,3 +66,20 @@ async def enqueue(
     )
     conn.notify(JOB_QUEUED, None)
     return job_id
+
+
+# Finished jobs are history once their time is up; a failed one stays (operators retry it,
+# and `buckets.admin` reports it), and there is at most one per workspace and action.
+PURGED = (DONE, RETAINED, CANCELLED)
+_PURGE = delete(bucket_jobs).where(
+    bucket_jobs.c.id.in_(
+        select(bucket_jobs.c.id)
+        .where(bucket_jobs.c.status.in_(PURGED), bucket_jobs.c.updated_at < bindparam("cutoff"))
+        .limit(bindparam("batch"))
+    )
+)
+
+
+async def purge_finished(conn: Conn, *, before: datetime, batch: int) -> int:
+    """Delete up to `batch` jobs that finished (not failed) before `before`; how many."""
+    return int((await conn.execute(_PURGE, {"cutoff": before, "batch": batch})).rowcount)

@@ -42,4 +42,5 @@ bucket_jobs = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_bucket_jobs_due", "status", "next_attempt_at"),
     Index("ix_bucket_jobs_workspace", "workspace_id"),
+    Index("ix_bucket_jobs_finished", "status", "updated_at"),
 )

@@ -4,7 +4,8 @@ It wires the parts together and runs their background loops: the publisher that 
 committed events out of the outbox, the bus to other processes (Redis), the presence
 service, and the fan-out (`fanout.registry`: channels, streams and their deadlines;
 `fanout.session`: one stream from request to close, given what it needs from here).
-Loops: heartbeats, stream timeouts, presence sweeps, orphan publishing, retention.
+Loops: heartbeats, stream timeouts, presence sweeps, orphan publishing (retention is
+`mechamental.retention`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import os
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -37,7 +37,6 @@ from mechamental.sync.events.publisher import Publisher
 from mechamental.sync.fanout.registry import StreamRegistry
 from mechamental.sync.fanout.revocations import RevocationWatch
 from mechamental.sync.fanout.session import ReadWorkspace, StreamSessions
-from mechamental.sync.presence import ledger
 from mechamental.sync.presence.memory_store import MemoryPresenceStore
 from mechamental.sync.presence.redis_store import RedisPresenceStore
 from mechamental.sync.presence.service import PresenceService
@@ -45,7 +44,6 @@ from mechamental.sync.presence.store import PresenceStore
 
 log = logging.getLogger("mechamental.sync")
 EXTRAS_KEY = "sync"
-PRESENCE_MEMORY = timedelta(days=1)  # absent members' rows are kept this long
 
 
 def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
@@ -133,7 +131,6 @@ class SyncHub(Component):
             self._every(self.settings.heartbeat_seconds, self._heartbeat, "heartbeat"),
             self._every(self.registry.deadlines.resolution, self._expire_streams, "timeouts"),
             self._every(self.tuning.revocation_poll_seconds, self.revocations.poll, "revocations"),
-            self._every(self.tuning.prune_interval_seconds, self.prune, "retention"),
         ]
         self._tasks = [asyncio.create_task(loop()) for loop in loops]
         _freeze_startup_objects()
@@ -206,24 +203,6 @@ class SyncHub(Component):
 
     async def _heartbeat(self) -> None:
         self.registry.heartbeat(HEARTBEAT)
-
-    async def prune(self) -> int:
-        """Apply event retention and forget long-absent members."""
-        total = 0
-        now = self.clock.utcnow()
-        while True:
-            async with self.db.transaction() as conn:
-                removed = await eventlog.prune(
-                    conn,
-                    now=now,
-                    keep_count=self.settings.event_retention_count,
-                    keep_seconds=self.settings.event_retention_seconds,
-                )
-                if not total:
-                    await ledger.forget_absent(conn, now=now, older_than=PRESENCE_MEMORY)
-            total += removed
-            if removed < 5000:
-                return total
 
 
 _frozen = False

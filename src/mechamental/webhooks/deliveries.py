@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Integer, String, bindparam, func, insert, select, update
+from sqlalchemy import Integer, String, bindparam, delete, func, insert, select, update
 
 from mechamental.db import Conn, Topic
 from mechamental.ids import new_id
@@ -125,7 +125,7 @@ def delivery_row(
     }
 
 
-async def dispatch(conn: Conn, *, now: datetime, limit: int = 500) -> tuple[int, int]:
+async def dispatch(conn: Conn, *, now: datetime, limit: int) -> tuple[int, int]:
     """Match a batch of pending events with endpoints; (events matched, deliveries made)."""
     rows = (await conn.execute(_PENDING_EVENTS, {"limit": limit})).all()
     if not rows:
@@ -221,7 +221,9 @@ _CLAIM = (
         webhook_deliveries.c.id.in_(
             select(_ranked.c.id)
             .where(_ranked.c.rank <= bindparam("per_endpoint", type_=Integer()))
-            .order_by(_ranked.c.next_attempt_at)
+            # Each endpoint's oldest first, then each one's second...: an endpoint with a
+            # backlog (a dead one, thousands due) never makes the others' fresh ones wait.
+            .order_by(_ranked.c.rank, _ranked.c.next_attempt_at)
             .limit(bindparam("limit", type_=Integer()))
             .scalar_subquery()
         ),
@@ -367,3 +369,29 @@ async def release(conn: Conn, *, claimed: Sequence[Claimed], now: datetime) -> N
         await conn.execute(
             _RELEASE, [{"delivery_id": d.id, "token": d.token, "now": now} for d in claimed]
         )
+
+
+# Finished deliveries (and their attempts) are kept for FINISHED_RETENTION_SECONDS, then go.
+_FINISHED = (
+    select(webhook_deliveries.c.id)
+    .where(
+        webhook_deliveries.c.status.in_((SUCCEEDED, FAILED)),
+        webhook_deliveries.c.updated_at < bindparam("cutoff", type_=UTCDateTime()),
+    )
+    .limit(bindparam("batch", type_=Integer()))
+)
+_PURGE_ATTEMPTS = delete(webhook_attempts).where(
+    webhook_attempts.c.delivery_id.in_(bindparam("ids", expanding=True))
+)
+_PURGE = delete(webhook_deliveries).where(
+    webhook_deliveries.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+async def purge_finished(conn: Conn, *, before: datetime, batch: int) -> int:
+    """Delete up to `batch` deliveries that finished before `before`, with their attempts."""
+    ids = list((await conn.execute(_FINISHED, {"cutoff": before, "batch": batch})).scalars())
+    if ids:
+        await conn.execute(_PURGE_ATTEMPTS, {"ids": ids})
+        await conn.execute(_PURGE, {"ids": ids})
+    return len(ids)

@@ -62,6 +62,7 @@ webhook_deliveries = Table(
     UniqueConstraint("webhook_id", "message_id"),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_list", "webhook_id", "id"),
+    Index("ix_webhook_deliveries_finished", "status", "updated_at"),
 )
 
 webhook_attempts = Table(

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, delete, select, tuple_, update
 
-from mechamental.config import Settings
-from mechamental.db import Conn, Database, insert_if_absent
+from mechamental.db import Conn, insert_if_absent
 from mechamental.errors import validation_error
-from mechamental.services import Component, PeriodicComponent, Services
 from mechamental.types import utcnow
 from mechamental.workspaces.models import idempotency_keys
 
@@ -145,44 +142,7 @@ _PURGE = delete(idempotency_keys).where(
 )
 
 
-async def purge_expired(conn: Conn, *, ttl: timedelta, batch: int = 500) -> int:
+async def purge_expired(conn: Conn, *, now: datetime, ttl: timedelta, batch: int) -> int:
     """Delete up to `batch` entries older than `ttl` (by the created_at index); how many."""
-    result = await conn.execute(_PURGE, {"cutoff": utcnow() - ttl, "batch": batch})
+    result = await conn.execute(_PURGE, {"cutoff": now - ttl, "batch": batch})
     return int(result.rowcount)
-
-
-class IdempotencyPurger(PeriodicComponent):
-    """Deletes expired keys every `idempotency_purge_seconds`, in small transactions.
-
-    Small batches keep each transaction short (SQLite's write lock, PostgreSQL's row locks);
-    the loop goes on until a batch comes back short. Any process may run it.
-    """
-
-    name = "idempotency purge"
-
-    def __init__(self, db: Database, settings: Settings) -> None:
-        super().__init__(settings.idempotency_purge_seconds)
-        self.db = db
-        self.ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
-
-    async def tick(self) -> None:
-        """One purge."""
-        removed = await self.purge()
-        if removed:
-            log.info("purged %d expired idempotency keys", removed)
-
-    async def purge(self, batch: int = 500) -> int:
-        """Delete every expired entry now, batch by batch; how many."""
-        total = 0
-        while True:
-            async with self.db.transaction() as conn:
-                removed = await purge_expired(conn, ttl=self.ttl, batch=batch)
-            total += removed
-            if removed < batch:
-                return total
-            await asyncio.sleep(0)  # let requests in between batches
-
-
-def idempotency_purger_factory(services: Services) -> Component | None:
-    """The purge loop of this process."""
-    return IdempotencyPurger(services.db, services.settings)

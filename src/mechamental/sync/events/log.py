@@ -165,8 +165,11 @@ async def mark_all_published(conn: Conn) -> int:
     return _rowcount(result)
 
 
-async def prune(conn: Conn, *, now: datetime, keep_count: int, keep_seconds: float) -> int:
-    """Delete published events that are both older than the age and beyond the count kept."""
+async def prune(
+    conn: Conn, *, now: datetime, keep_count: int, keep_seconds: float, batch: int
+) -> int:
+    """Delete up to `batch` published events that are both older than the age and beyond
+    the count kept (or whose workspace is gone); how many."""
     newest = (
         select(workspaces.c.event_seq)
         .where(workspaces.c.workspace_id == events.c.workspace_id)
@@ -185,7 +188,7 @@ async def prune(conn: Conn, *, now: datetime, keep_count: int, keep_seconds: flo
             events.c.occurred_at < now - timedelta(seconds=keep_seconds),
             or_(gone, and_(events.c.seq <= newest - keep_count)),
         )
-        .limit(5000)
+        .limit(batch)
     )
     result = await conn.execute(delete(events).where(events.c.id.in_(doomed)))
     return _rowcount(result)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, tuple_, update
 
 from mechamental.db import Conn
 from mechamental.fastquery import FastQuery
@@ -177,19 +177,27 @@ async def every_present(conn: Conn, *, limit: int = 100_000) -> list[Any]:
     return list((await conn.execute(query)).all())
 
 
-async def forget_absent(conn: Conn, *, now: datetime, older_than: timedelta) -> int:
-    """Drop long-absent members' rows (kept a while so stale updates stay recognisable)."""
+ABSENT_KEPT = timedelta(days=1)  # absent members' rows are kept this long
+
+
+async def forget_absent(conn: Conn, *, now: datetime, batch: int) -> int:
+    """Drop up to `batch` rows of members absent for `ABSENT_KEPT` or of deleted workspaces
+    (kept a while so stale updates stay recognisable); how many."""
     gone = (
         ~select(workspaces.c.workspace_id)
         .where(workspaces.c.workspace_id == presence_members.c.workspace_id)
         .exists()
     )
-    result = await conn.execute(
-        delete(presence_members).where(
+    doomed = (
+        select(presence_members.c.workspace_id, presence_members.c.user_id)
+        .where(
             or_(gone, presence_members.c.present.is_(False)),
-            presence_members.c.updated_at < now - older_than,
+            presence_members.c.updated_at < now - ABSENT_KEPT,
         )
+        .limit(batch)
     )
+    key = tuple_(presence_members.c.workspace_id, presence_members.c.user_id)
+    result = await conn.execute(delete(presence_members).where(key.in_(doomed)))
     return _rowcount(result)
 
 

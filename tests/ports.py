@@ -1,0 +1,32 @@
+"""Loopback ports for the servers tests start, one range per test process.
+
+`bind(("127.0.0.1", 0))` hands out a port from the kernel's ephemeral range, which every
+process shares: under pytest-xdist another worker's server (or any outgoing connection)
+could take it between our check and the server's own bind ("address already in use").
+Each test process takes ports from its own range instead, below the ephemeral range.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+
+_SPAN = 1000
+_BASE = 20000  # ranges end below 32768, where Linux's ephemeral ports start
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_next = itertools.count()
+
+
+def free_port() -> int:
+    """A loopback port of this process's range that nobody listens on right now."""
+    base = _BASE + (_WORKER % 12) * _SPAN
+    for _ in range(_SPAN):
+        port = base + next(_next) % _SPAN
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {base}..{base + _SPAN}")
