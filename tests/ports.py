@@ -14,13 +14,18 @@ import socket
 
 _SPAN = 1000
 _BASE = 20000  # ranges end below 32768, where Linux's ephemeral ports start
-_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... (unset: one process)
 _next = itertools.count()
 
 
 def free_port() -> int:
-    """A loopback port of this process's range that nobody listens on right now."""
-    base = _BASE + (_WORKER % 12) * _SPAN
+    """A loopback port nobody listens on right now: of this worker's range under xdist,
+    else one the kernel picks (a lone process, a benchmark)."""
+    if _WORKER is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    base = _BASE + (int(_WORKER.removeprefix("gw") or 0) % 12) * _SPAN
     for _ in range(_SPAN):
         port = base + next(_next) % _SPAN
         with socket.socket() as sock:

@@ -218,11 +218,13 @@ class WebhookWorker(Component):
             if self._inflight[webhook_id] <= 0:
                 del self._inflight[webhook_id]
             queue = self._waiting.get(webhook_id)
-            if not self._stopping:  # at a stop, waiting deliveries are given back instead
-                if queue:
-                    self._start(*queue.popleft())
-                    if not queue:
-                        del self._waiting[webhook_id]
+            if self._stopping:
+                pass  # waiting deliveries are given back instead
+            elif queue:  # the slot goes to the endpoint's next one: nothing to claim
+                self._start(*queue.popleft())
+                if not queue:
+                    del self._waiting[webhook_id]
+            else:
                 self._wake.set()
 
     async def _attempt(self, delivery: Claimed, target: Target) -> sender.Result:
