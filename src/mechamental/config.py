@@ -179,6 +179,8 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(default=None, min_length=16)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
+    # A scrape's database readings (outbox, bucket jobs, presence) are reused this long.
+    metrics_readings_seconds: float = Field(default=5.0, ge=0)
 
     @field_validator("allowed_regions", mode="before")
     @classmethod

@@ -14,7 +14,7 @@ Prometheus then needs one target, not N whose numbers change as workers restart.
 
 Readings that stand for the whole service (outbox pending, bucket jobs, presence members)
 are read by the answering process at scrape time: three COUNTs on indexes (only the rows
-pending, present, or queued/running/failed), cached for `READINGS_SECONDS`, one refresh at
+pending, present, or queued/running/failed), cached for `METRICS_READINGS_SECONDS`, one refresh at
 a time. Redis' state is the sync hub's own (its lease loop, every 0.5 s): no call per
 scrape. Connections in use are sampled by every process each second (and at a scrape).
 """
@@ -63,7 +63,6 @@ from mechamental.sync.presence.models import presence_members
 log = logging.getLogger("mechamental.exposition")
 EXTRAS_KEY = "metrics"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-READINGS_SECONDS = 5.0  # how long the database readings of a scrape are reused
 SAMPLE_SECONDS = 1.0  # how often each process records its connections in use
 PORT_REFRESH_SECONDS = 3.0  # the metrics port waits this long for the readings
 JOB_STATUSES = (jobs.QUEUED, jobs.RUNNING, jobs.FAILED)
@@ -118,6 +117,7 @@ class Scrape(Collector):
     def __init__(self, services: Services) -> None:
         self.db: Database = services.db
         self.services = services
+        self.readings_seconds = services.settings.metrics_readings_seconds
         self.readings: Readings | None = None
         self._read_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -134,10 +134,10 @@ class Scrape(Collector):
         self._loop_thread = threading.get_ident()
 
     async def refresh(self) -> None:
-        """Read the database (unless read within `READINGS_SECONDS`); keep going if it fails."""
+        """Read the database (unless read within `readings_seconds`); keep going if it fails."""
         loop = asyncio.get_running_loop()
         async with self._lock:
-            if loop.time() - self._read_at < READINGS_SECONDS:
+            if loop.time() - self._read_at < self.readings_seconds:
                 return
             try:
                 async with self.db.reader() as conn:
@@ -266,7 +266,7 @@ def multiprocess_dir(settings: Settings, workers: int) -> Iterator[Path | None]:
 router = APIRouter(tags=["Operations"])
 METRICS_DOC: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "Prometheus text format (version 0.0.4)",
+        "description": "The Prometheus text format",
         "content": {"text/plain": {"schema": {"type": "string"}}},
     },
     401: {"model": ErrorBody, "description": "Not the configured METRICS_TOKEN"},
