@@ -15,6 +15,7 @@ from tests.conftest import make_settings
 from tests.sync.conftest import (  # noqa: F401  (fixtures used here too)
     REDIS_URL,
     bus,
+    prefix,
     procs,
     redis_prefix,
     redis_url,
