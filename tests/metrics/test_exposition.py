@@ -166,3 +166,17 @@ async def test_readyz_checks_redis(client: httpx.AsyncClient) -> None:
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+@EMBEDDED
+async def test_documented(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    operation = doc["paths"]["/metrics"]["get"]
+    assert set(operation["responses"]) >= {"200", "401", "404"}
+    assert "text/plain" in operation["responses"]["200"]["content"]
+    for code in ("401", "404"):
+        schema = operation["responses"][code]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/ErrorBody")
+    params = {(p["in"], p["name"]) for p in operation["parameters"]}
+    assert ("header", "authorization") in params
+    assert doc["paths"]["/livez"]["get"]["summary"] == "Process is alive"
