@@ -27,6 +27,7 @@ pytestmark = [
 LIVEZ = {"method": "GET", "route": "/livez", "status": "200"}
 REQUESTS = "mechamental_http_requests_total"
 STREAMS = "mechamental_sync_streams"
+DELAY = "mechamental_sync_fanout_delay_seconds_count"
 
 
 def workers_of(parent: int) -> list[int]:
@@ -131,8 +132,23 @@ async def test_two_workers_add_up(
     scraped = parse((await fresh_get(f"{server.url}/metrics", SCRAPE)).text)
     assert value(scraped, STREAMS) == len(streams)
 
+    # One event, committed by one worker: both write it to their streams, and both tell
+    # its delay (the other one learns the commit time from the Redis bus).
+    async with httpx.AsyncClient(timeout=20) as client:
+        url = f"{server.url}{tenant.base}/{ws_id}"
+        renamed = await client.put(url, json={"name": "both"}, headers=tenant.headers())
+        assert renamed.status_code == 200
+    for stream in streams:
+        await stream.until("workspace.updated")
+    delays = await eventually(
+        lambda: _scrape_value(metrics_port, DELAY), lambda n: n >= value(scraped, DELAY) + 2
+    )
+    assert delays == value(scraped, DELAY) + 2
+
     os.kill(workers[0], signal.SIGKILL)
-    survivors = await eventually(lambda: _scrape_streams(metrics_port), lambda n: n == held[1])
+    survivors = await eventually(
+        lambda: _scrape_value(metrics_port, STREAMS), lambda n: n == held[1]
+    )
     assert survivors == held[1]
     for stream in streams:
         stream.close()
@@ -146,6 +162,6 @@ async def _workers(parent: int) -> list[int]:
     return workers_of(parent)
 
 
-async def _scrape_streams(port: int) -> float:
+async def _scrape_value(port: int, name: str) -> float:
     response = await fresh_get(f"http://127.0.0.1:{port}/metrics", SCRAPE)
-    return value(parse(response.text), STREAMS)
+    return value(parse(response.text), name)
