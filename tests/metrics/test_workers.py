@@ -146,6 +146,9 @@ async def test_two_workers_add_up(
     assert delays == value(scraped, DELAY) + 2
 
     os.kill(workers[0], signal.SIGKILL)
+    # Until it has exited, its socket is still among the metrics port's: a connection the
+    # kernel queued there is reset.
+    await eventually(lambda: _exited(workers[0]), lambda gone: gone)
     survivors = await eventually(
         lambda: _scrape_value(metrics_port, STREAMS), lambda n: n == held[1]
     )
@@ -156,6 +159,19 @@ async def test_two_workers_add_up(
 
 async def _total(directory: Path, workers: list[int], name: str, **labels: str) -> float:
     return sum(own_value(directory, "counter", w, name, **labels) for w in workers)
+
+
+async def _exited(pid: int) -> bool:
+    return exited(pid)
+
+
+def exited(pid: int) -> bool:
+    """Whether `pid` is gone or a zombie (its descriptors closed)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 async def _workers(parent: int) -> list[int]:
