@@ -1,12 +1,16 @@
 """Workspaces API benchmark: wrk against one uvicorn worker, ratios within one run.
 
 Usage: .venv/bin/python bench/api_bench.py [--backend sqlite|postgres] [--duration 10] [--cors]
+                                           [--metrics]
 
 Reports requests/s and p50/p99 for GET /healthz, GET one workspace, list (limit 50) and
 create, each as a ratio to /healthz measured in the same run; then list latency on an org
 with 1,000 vs 100,000 workspaces (first page and a deep page), which must stay within 1.5x.
 With `--cors` the server lists an origin and every request carries it (`Origin:`), as a
 browser's would: the CORS headers are on every response measured.
+With `--metrics` two servers run on the same database, one serving metrics (a token, and
+a scrape every second while it is measured) and one not; each endpoint is measured on
+both, alternating (off, on, on, off), and the table gives the on/off ratios instead.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -126,10 +131,16 @@ def wrk(url: str, token: str, duration: int, script: str | None = None) -> dict[
     return {"rps": rps, "p50": pct("50"), "p99": pct("99")}
 
 
-def start_server(url: str, data_dir: Path, port: int, cors: bool) -> subprocess.Popen[bytes]:
+METRICS_TOKEN = "bench-metrics-token-" + "m" * 16
+
+
+def start_server(
+    url: str, data_dir: Path, port: int, cors: bool, *, metrics: bool = False
+) -> subprocess.Popen[bytes]:
     """Start `mechamental serve` with one worker and wait for /healthz."""
     env = {
         **({"MECHAMENTAL_CORS_ORIGINS": CORS_ORIGIN} if cors else {}),
+        **({"MECHAMENTAL_METRICS_TOKEN": METRICS_TOKEN} if metrics else {}),
         **os.environ,
         "MECHAMENTAL_DATABASE_URL": url,
         "MECHAMENTAL_DATA_DIR": str(data_dir),
@@ -192,6 +203,59 @@ def throughput(base: str, token: str, workspace_id: str, seconds: int, lua: Path
         print(f"{name:<16}{r['rps']:>10.0f}{ratio:>11.2f}{r['p50']:>9.2f}{r['p99']:>9.2f}")
 
 
+class Scraper:
+    """GET /metrics every second (Prometheus' default is every 15 s) while measured."""
+
+    def __init__(self, base: str) -> None:
+        self.request = urllib.request.Request(
+            f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        )
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(1.0):
+            with urllib.request.urlopen(self.request, timeout=10) as resp:
+                resp.read()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def metrics_cost(
+    bases: dict[str, str], token: str, workspace_id: str, seconds: int, lua: Path
+) -> None:
+    """Each endpoint on the server without metrics and the one with, alternating."""
+    paths = {
+        "GET /healthz": ("/healthz", None),
+        "GET workspace": (f"/v1/orgs/small/workspaces/{workspace_id}", None),
+        "list limit=50": ("/v1/orgs/small/workspaces?limit=50", None),
+        "create": ("/v1/orgs/small/workspaces", str(lua)),
+    }
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for name, (path, script) in paths.items():
+        for mode in ("off", "on", "on", "off"):
+            scraper = Scraper(bases[mode]) if mode == "on" else None
+            try:
+                result = wrk(f"{bases[mode]}{path}", token, seconds, script)
+            finally:
+                if scraper is not None:
+                    scraper.close()
+            runs.setdefault((name, mode), []).append(result)
+    print(f"\nmetrics on vs off: wrk -t2 -c32 -d{seconds}s, each twice, alternating")
+    print(f"{'endpoint':<16}{'off req/s':>11}{'on req/s':>10}{'on/off':>8}{'p99 on/off':>12}")
+    for name in paths:
+        off, on = runs[(name, "off")], runs[(name, "on")]
+        rps_off = sum(r["rps"] for r in off) / len(off)
+        rps_on = sum(r["rps"] for r in on) / len(on)
+        p99_off = sum(r["p99"] for r in off) / len(off)
+        p99_on = sum(r["p99"] for r in on) / len(on)
+        print(f"{name:<16}{rps_off:>11.0f}{rps_on:>10.0f}{rps_on / rps_off:>8.3f}"
+              f"{p99_on / p99_off:>12.3f}")  # fmt: skip
+
+
 def scaling(base: str, key: bytes, orgs: dict[str, tuple[str, str]], seconds: int) -> None:
     """List p50 on a small and a big org, first page and a page 95% deep."""
     found: dict[str, tuple[float, float]] = {}
@@ -219,6 +283,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--cors", action="store_true", help="an allowed Origin on every request")
+    parser.add_argument("--metrics", action="store_true", help="metrics on vs off (ratios)")
     args = parser.parse_args()
     if args.cors:
         EXTRA_HEADERS.append(f"Origin: {CORS_ORIGIN}")
@@ -237,6 +302,18 @@ def main() -> None:
             'wrk.method = "POST"\nwrk.body = \'{"name": "bench", "tags": ["a"]}\'\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
+        if args.metrics:
+            on_port = free_port()
+            on = start_server(url, data_dir, on_port, args.cors, metrics=True)
+            bases = {"off": f"http://127.0.0.1:{port}", "on": f"http://127.0.0.1:{on_port}"}
+            try:
+                print(f"backend={args.backend}, cors={args.cors}")
+                metrics_cost(bases, small_token, small_ws, args.duration, lua)
+            finally:
+                for proc in (server, on):
+                    proc.terminate()
+                    proc.wait(10)
+            return
         try:
             print(f"backend={args.backend}, big org = {args.big:,} workspaces, cors={args.cors}")
             base = f"http://127.0.0.1:{port}"

@@ -1,7 +1,7 @@
 """Sync benchmark: fan-out to N streams on one workspace, against a raw-asyncio floor.
 
 Usage: .venv/bin/python bench/sync_bench.py [--sizes 1000,5000,10000] [--events 20]
-                                            [--presence-seconds 10]
+                                            [--presence-seconds 10] [--metrics]
 
 Starts `mechamental serve` (one uvicorn worker, uvloop + httptools, embedded SQLite) and
 the floor server (bench/sync_floor.py: a set of transports, one pre-encoded frame written
@@ -11,6 +11,10 @@ events (a PUT through the API; a trigger request for the floor) one at a time an
 when each stream receives each event. Then the presence load: 500 users making 500
 presence calls/s (9 in 10 change nothing, 1 in 10 change the viewed resource) while
 1,000 streams watch, and the delivery time of each resulting event.
+
+With `--metrics` two API servers run (own data dirs), one serving metrics (a token, and a
+scrape every second while it is measured) and one not, instead of ours-vs-floor: every
+measurement runs on both, alternating (off, on, on, off), and the ratios on/off are printed.
 """
 
 from __future__ import annotations
@@ -311,6 +315,75 @@ class _AllSeqs(dict[int, list[float]]):
         return self.setdefault(key, [])
 
 
+METRICS_TOKEN = "bench-metrics-token-" + "m" * 16
+ORDER = ("off", "on", "on", "off")  # alternating, so that drift hits both alike
+
+
+async def scrape_every_second(port: int) -> None:
+    """What Prometheus does every 15 s, every second."""
+    client = HttpClient(HOST, port)
+    try:
+        while True:
+            await asyncio.sleep(1.0)
+            status, _ = await client.request(
+                "GET", "/metrics", {"authorization": f"Bearer {METRICS_TOKEN}"}
+            )
+            assert status == 200, status
+    finally:
+        client.close()
+
+
+async def measured(bench: Bench, mode: str, work: Any) -> dict[str, Any]:
+    """`work` on one server; the metrics one is scraped meanwhile."""
+    scraper = asyncio.create_task(scrape_every_second(bench.api_port)) if mode == "on" else None
+    try:
+        result: dict[str, Any] = await work
+        return result
+    finally:
+        if scraper is not None:
+            scraper.cancel()
+
+
+def _mean(results: list[dict[str, Any]], *path: str) -> float:
+    total = 0.0
+    for r in results:
+        value: Any = r
+        for key in path:
+            value = value[key]
+        total += float(value)
+    return total / len(results)
+
+
+async def run_metrics(args: argparse.Namespace, servers: dict[str, tuple[int, int]]) -> None:
+    """Metrics on vs off: each measurement on both servers, alternating."""
+    benches = {mode: Bench(args, api, (0, 0)) for mode, api in servers.items()}
+    for bench in benches.values():
+        await bench.setup()
+    figures = [("latency", "p50"), ("latency", "p99"), ("all_streams", "p99"), ("server_cpu",)]
+    print("\nmetrics on/off ratios (means of two runs each; latency per (event, stream))")
+    print(f"{'streams':>8} {'p50':>7} {'p99':>7} {'all p99':>8} {'srv cpu':>8}")
+    for n in [int(s) for s in args.sizes.split(",") if s]:
+        runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+        for mode in ORDER:
+            bench = benches[mode]
+            runs[mode].append(await measured(bench, mode, bench.fanout(n, floor=False)))
+        ratios = [_mean(runs["on"], *f) / _mean(runs["off"], *f) for f in figures]
+        print(f"{n:>8} " + " ".join(f"{r:>7.3f}" for r in ratios), flush=True)
+    if args.presence_seconds:
+        pres: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+        for mode in ORDER:
+            bench = benches[mode]
+            pres[mode].append(await measured(bench, mode, bench.presence_load()))
+        names = [("call", "p50"), ("call", "p99"), ("delivery", "p50"), ("delivery", "p99"),
+                 ("server_cpu",)]  # fmt: skip
+        ratios = [_mean(pres["on"], *f) / _mean(pres["off"], *f) for f in names]
+        labels = ["call p50", "call p99", "delivery p50", "delivery p99", "server cpu"]
+        print(
+            "presence on/off: "
+            + ", ".join(f"{k} {r:.3f}" for k, r in zip(labels, ratios, strict=True))
+        )
+
+
 async def run(args: argparse.Namespace, api: tuple[int, int], floor: tuple[int, int]) -> None:
     """All measurements."""
     bench = Bench(args, api, floor)
@@ -333,6 +406,8 @@ def main() -> None:
     parser.add_argument("--presence-seconds", type=int, default=10)
     parser.add_argument("--auth", choices=["jwt", "key"], default="jwt",
                         help="presence users authenticate with JWTs or API keys")  # fmt: skip
+    parser.add_argument("--metrics", action="store_true",
+                        help="a server with metrics vs one without (ratios), no floor")  # fmt: skip
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -363,7 +438,23 @@ def main() -> None:
     try:
         wait_ready(api_port, api)
         wait_ready(floor_port, floor)
-        uvloop.run(run(args, (api_port, api.pid), (floor_port, floor.pid)))
+        if args.metrics:
+            on_data = Path(tempfile.mkdtemp(prefix="mm-sync-bench-on-"))
+            on_env = {**env, "MECHAMENTAL_DATA_DIR": str(on_data),
+                      "MECHAMENTAL_METRICS_TOKEN": METRICS_TOKEN}  # fmt: skip
+            on_port = free_port()
+            on_log = (on_data / "server.log").open("wb")
+            on = subprocess.Popen([str(BIN / "mechamental"), "serve", "--port", str(on_port)],
+                                  env=on_env, stdout=on_log, stderr=subprocess.STDOUT)  # fmt: skip
+            try:
+                wait_ready(on_port, on)
+                servers = {"off": (api_port, api.pid), "on": (on_port, on.pid)}
+                uvloop.run(run_metrics(args, servers))
+            finally:
+                on.terminate()
+                on.wait(10)
+        else:
+            uvloop.run(run(args, (api_port, api.pid), (floor_port, floor.pid)))
     finally:
         if os.environ.get("SYNC_BENCH_SERVER"):
             api.send_signal(signal.SIGUSR1)

@@ -28,11 +28,12 @@ async def test_readyz_names_the_database(client: httpx.AsyncClient, backend: str
     assert response.json() == {
         "status": "ok",
         "database": {"sqlite": "sqlite", "postgres": "postgresql"}[backend],
+        "checks": {"database": "ok"},  # and "redis" when configured (tests/metrics)
     }
 
 
 async def test_probes_need_no_token(client: httpx.AsyncClient) -> None:
-    for path in ("/healthz", "/readyz"):
+    for path in ("/healthz", "/livez", "/readyz"):
         response = await client.get(path, headers={"Authorization": "Bearer mm_revoked_or_junk"})
         assert response.status_code == 200
 
@@ -58,7 +59,9 @@ async def test_readyz_is_503_when_the_database_goes_away(
             assert (await c.get("/readyz")).status_code == 200
             await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
             ready = await c.get("/readyz")
-            body = assert_envelope(ready, 503, "SERVICE_UNAVAILABLE", {})
+            body = assert_envelope(
+                ready, 503, "SERVICE_UNAVAILABLE", {"checks": {"database": "unreachable"}}
+            )
             for leak in ("127.0.0.1", name, "Errno", "asyncpg", "does not exist"):
                 assert leak not in body["message"]
             assert (await c.get("/healthz")).status_code == 200

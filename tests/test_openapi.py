@@ -72,8 +72,9 @@ def _content_schema(response: dict[str, Any]) -> dict[str, Any]:
 
 def test_only_the_documented_paths(doc: dict[str, Any]) -> None:
     paths = set(doc["paths"])
-    assert {"/healthz", "/readyz", COLLECTION, ITEM, KEYS, KEY} <= paths
-    others = paths - {"/healthz", "/readyz", COLLECTION, ITEM, KEYS, KEY} - WEBHOOK_PATHS
+    probes = {"/healthz", "/livez", "/readyz", "/metrics"}
+    assert {*probes, COLLECTION, ITEM, KEYS, KEY} <= paths
+    others = paths - {*probes, COLLECTION, ITEM, KEYS, KEY} - WEBHOOK_PATHS
     assert all(p.startswith(SYNC_PREFIX) for p in others), others
     operations = {
         (method, path)
@@ -89,7 +90,7 @@ def test_only_the_documented_paths(doc: dict[str, Any]) -> None:
         if method in HTTP_METHODS
     }
     assert hook_operations == set(WEBHOOK_OPERATIONS)
-    for health in ("/healthz", "/readyz"):
+    for health in probes:
         assert {m for m in doc["paths"][health] if m in HTTP_METHODS} == {"get"}
 
 

@@ -20,6 +20,8 @@ from mechamental.config import Settings, get_settings
 from mechamental.cors import CORSMiddleware
 from mechamental.db import Database
 from mechamental.errors import install_handlers
+from mechamental.exposition import metrics_factory
+from mechamental.exposition import router as metrics_router
 from mechamental.logging import component_logging
 from mechamental.middleware import RequestMiddleware
 from mechamental.openapi import install_openapi
@@ -86,6 +88,7 @@ def component_factories() -> list[ComponentFactory]:
     # The usage flusher starts first so that it stops last, after every request is done.
     return [
         key_usage_flusher_factory,
+        metrics_factory,  # before the rest: collecting from the first stream on
         jwks_refresher_factory,
         partial(sync_component, read_workspace=read_api_workspace),
         bucket_worker_factory,
@@ -141,4 +144,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_keys_router)
     app.include_router(webhooks_router)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     return app

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import select
@@ -124,12 +124,19 @@ def serve(
     """Run the API server (uvicorn, uvloop, httptools)."""
     import uvicorn
 
+    from mechamental.exposition import multiprocess_dir
+
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     if migrate_first:
         upgrade(settings.database_url)
     if settings.is_sqlite:
         bootstrap(settings, host, port)
+    with multiprocess_dir(settings, workers):  # metrics of every worker, added up
+        _run_uvicorn(uvicorn, settings, host, port, workers)
+
+
+def _run_uvicorn(uvicorn: Any, settings: Settings, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "mechamental.app:create_app",
         factory=True,

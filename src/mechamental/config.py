@@ -176,6 +176,14 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
 
+    # Metrics (see mechamental.exposition): GET /metrics on the main port with this Bearer
+    # token, and/or on a port of its own, bound to METRICS_HOST. Neither: nothing collected.
+    metrics_token: str | None = Field(default=None, min_length=16)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # A scrape's database readings (outbox, bucket jobs, presence) are reused this long.
+    metrics_readings_seconds: float = Field(default=5.0, ge=0)
+
     @field_validator("allowed_regions", mode="before")
     @classmethod
     def _split_regions(cls, value: object) -> object:

@@ -18,6 +18,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mechamental import metrics
 from mechamental.auth.principals import PRINCIPAL_SCOPE_KEY
 from mechamental.errors import PayloadTooLarge, envelope
 from mechamental.logging import RequestContext, request_context, route_template
@@ -96,6 +97,7 @@ class RequestMiddleware:
                     send_with_id, 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred"
                 )
         finally:
+            metrics.observe_request(scope["method"], route_template(scope), status, started)
             _log_request(scope, status, started, request_id)
             request_context.reset(context)
 

@@ -51,13 +51,14 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    args: tuple[str, ...] = ()  # more `serve` options (e.g. --workers 2)
 
     async def start(self) -> ServerProcess:
         """Start and wait until it answers /healthz."""
         assert self.log is not None
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(  # noqa: ASYNC220 (returns at once)
-                [MECHAMENTAL, "serve", "--port", str(self.port), "--no-migrate"],
+                [MECHAMENTAL, "serve", "--port", str(self.port), "--no-migrate", *self.args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

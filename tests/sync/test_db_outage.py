@@ -55,7 +55,10 @@ async def proxied(
 
 def assert_503(response: httpx.Response) -> None:
     """The outage answer: the envelope, a Retry-After, nothing about the cause."""
-    body = assert_envelope(response, 503, "SERVICE_UNAVAILABLE", {})
+    # /readyz names each dependency it checked (tests/metrics).
+    ready = response.request.url.path == "/readyz"
+    details = {"checks": {"database": "unreachable"}} if ready else {}
+    body = assert_envelope(response, 503, "SERVICE_UNAVAILABLE", details)
     assert int(response.headers["retry-after"]) >= 1
     for leak in ("asyncpg", "Errno", "127.0.0.1", "sqlite", "Traceback", "locked"):
         assert leak not in body["message"]

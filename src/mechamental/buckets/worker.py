@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mechamental import metrics
 from mechamental.buckets import jobs, leases, state
 from mechamental.buckets.gauge import LoopGauge
 from mechamental.buckets.leases import Job
@@ -336,6 +337,7 @@ class BucketWorker(Component):
     async def _fail(
         self, job: Job, error: str, *, permanent: bool, outcome: str | None = None
     ) -> None:
+        metrics.bucket_job_failed()
         final = permanent or job.attempts >= self.settings.bucket_max_attempts
         async with self.db.transaction() as conn:
             if not await leases.holds(conn, job=job):

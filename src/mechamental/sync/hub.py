@@ -75,12 +75,15 @@ class SyncHub(Component):
         self.clock: Clock = services.clock
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.redis: Redis | None = None
+        # Whether the presence lease loop last reached Redis (None without Redis): metrics.
+        self.redis_up: bool | None = None
         store: PresenceStore = MemoryPresenceStore()
         self.bus: LocalBus | RedisBus = LocalBus()
         if self.settings.redis_url:
             prefix = self.settings.redis_prefix
             name = f"{prefix}:{self.process_id}".replace(" ", "_")
             self.redis = redis_client(self.settings.redis_url, self.tuning, name=name)
+            self.redis_up = False
             store = RedisPresenceStore(self.redis, prefix=prefix, process_id=self.process_id)
             self.bus = RedisBus(self.redis, prefix=prefix)
         self.presence = PresenceService(
@@ -126,7 +129,7 @@ class SyncHub(Component):
             self.publisher.run,
             self._run_bus,
             self.presence.run_flusher,
-            self._every(self.tuning.sweep_interval_seconds, self.presence.renew, "presence lease"),
+            self._every(self.tuning.sweep_interval_seconds, self._renew, "presence lease"),
             self._every(self.tuning.sweep_interval_seconds, self.presence.settle, "presence sweep"),
             self._every(self.settings.heartbeat_seconds, self._heartbeat, "heartbeat"),
             self._every(self.registry.deadlines.resolution, self._expire_streams, "timeouts"),
@@ -168,6 +171,14 @@ class SyncHub(Component):
                     failing = True
 
         return loop
+
+    async def _renew(self) -> None:
+        try:
+            await self.presence.renew()
+        except Exception:
+            self.redis_up = False if self.redis is not None else None
+            raise
+        self.redis_up = True if self.redis is not None else None
 
     def stream_lifetime(self, timeout: int) -> float:
         """Seconds a stream asked for with `timeout` stays open (tests scale it down)."""

@@ -112,13 +112,15 @@ class Frame(NamedTuple):
     seq: int
     type: str
     data: bytes
+    # Wall-clock time of its commit, for the fan-out delay metric (0: unknown, e.g. replay).
+    committed_at: float = 0.0
 
 
-def encode(event: Event) -> Frame:
+def encode(event: Event, committed_at: float = 0.0) -> Frame:
     """The event as a shareable SSE frame."""
     body = event_body(event)
     data = frame_from_body(event_id(event.workspace_id, event.seq), event.type, body)
-    return Frame(event.workspace_id, event.seq, event.type, data)
+    return Frame(event.workspace_id, event.seq, event.type, data, committed_at)
 
 
 def frame_from_body(eid: str, type_: str, body: bytes) -> bytes:

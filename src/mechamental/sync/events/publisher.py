@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from mechamental import metrics
 from mechamental.clock import raise_if_cancelled
 from mechamental.config import SyncTuning
 from mechamental.db import Database
@@ -46,9 +48,10 @@ class Publisher:
 
     def on_commit(self, event: Event) -> None:
         """Outbox listener: an event just committed in this process."""
+        metrics.event_committed(event.type)
         if not self.tuning.publish:
             return
-        frame = encode(event)
+        frame = encode(event, time.time())
         asyncio.get_running_loop().call_soon(self.deliver, frame)
         self._queue.append(frame)
         if self.bus.remote:

@@ -14,6 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from mechamental import metrics
 from mechamental.sync.events.frames import EventType, Frame, chunk
 from mechamental.sync.fanout.connection import Stream
 
@@ -171,6 +172,8 @@ class Channel:
             self._last_flush = loop.time()
             self.broadcast(frames[0].data if len(frames) == 1 else b"".join(f.data for f in frames))
             self._last_cost = loop.time() - self._last_flush
+            if self.direct or self.others:
+                metrics.fanout_written(f.committed_at for f in frames)
 
     def broadcast(self, plain: bytes) -> None:
         """Write SSE frames to every stream: encoded and framed once, one write each."""

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
+from mechamental import metrics
 from mechamental.sync.events.frames import LAST_CHUNK, chunk
 
 
@@ -163,6 +164,8 @@ class Stream:
     # Endings.
     def overflow(self) -> None:
         """Too far behind: drop the connection; the client resumes from its last id."""
+        if not self.closed:
+            metrics.slow_consumer_closed()
         self.pending = []
         if self.transport is not None:
             self.transport.abort()

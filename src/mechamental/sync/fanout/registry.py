@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any, Protocol
 
+from mechamental import metrics
 from mechamental.sync.events.frames import Event, EventType, Frame, encode, notice
 from mechamental.sync.fanout.channel import Channel
 from mechamental.sync.fanout.connection import NO_CREDENTIAL, Credential, Stream
@@ -134,8 +135,13 @@ class StreamRegistry:
             credential=credential,
         )
 
-    def opened(self, stream: Stream, transport: asyncio.Transport | None) -> None:
-        """The response started: write to `transport`, or queue for ASGI sends without one."""
+    def opened(
+        self, stream: Stream, transport: asyncio.Transport | None, *, outcome: str = "live"
+    ) -> None:
+        """The response started: write to `transport`, or queue for ASGI sends without one.
+
+        `outcome` (live, resumed, reset) is what the metric of stream opens counts."""
+        metrics.stream_opened(outcome)
         if transport is not None:
             stream.use_transport(transport)
         else:
@@ -172,6 +178,7 @@ class StreamRegistry:
                 streams.discard(stream)
                 if not streams:
                     del self.by_key[token_id]
+        metrics.stream_closed()
         self._listener.stream_closed(workspace_id=stream.workspace_id, user_id=stream.user_id)
 
     def expire(self, now: float) -> int:

@@ -75,6 +75,7 @@ class StreamPlan:
     lifetime: float  # seconds until sync.timeout
     credential: Credential = NO_CREDENTIAL  # the stream ends when it does
     final: bool = False  # a deleted workspace: the opening holds the rest of its log, then end
+    outcome: str = "live"  # for the metric of opens: live (fresh), resumed or reset
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +178,17 @@ class StreamSessions:
         if reason is not None:
             reset = {"reason": reason, "last_event_id": last_event_id}
             opening += synthetic(org_id, workspace_id, head, EventType.SYNC_RESET, reset)
+        outcome = "reset" if reason is not None else "resumed" if resumed else "live"
         return StreamPlan(
-            channel, org_id, workspace_id, user_id, start, opening, lifetime, credential
+            channel,
+            org_id,
+            workspace_id,
+            user_id,
+            start,
+            opening,
+            lifetime,
+            credential,
+            outcome=outcome,
         )
 
     async def _after_deletion(
@@ -207,7 +217,15 @@ class StreamSessions:
             raise
         opening = retry_hint(self._retry_ms()) + b"".join(f.data for f in frames)
         return StreamPlan(
-            channel, org_id, workspace_id, user_id, end, opening, lifetime, final=True
+            channel,
+            org_id,
+            workspace_id,
+            user_id,
+            end,
+            opening,
+            lifetime,
+            final=True,
+            outcome="resumed",
         )
 
     async def serve(self, plan: StreamPlan, scope: Scope, receive: Receive, send: Send) -> None:
@@ -226,7 +244,7 @@ class StreamSessions:
             port = scope.get("extensions", {}).get(EXTENSION)
             transport = port.take_over(stream) if port is not None else None
             scope[STREAM_WRITE_KEY] = "asgi" if transport is None else "direct"
-            registry.opened(stream, transport)
+            registry.opened(stream, transport, outcome=plan.outcome)
             stream.send(plan.opening)
             plan.opening = b""
             if registry.stopping or plan.final:

@@ -23,6 +23,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from mechamental import metrics
 from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings, SyncTuning
 from mechamental.db import Conn, Database
@@ -72,14 +73,17 @@ class PresenceService:
     # Calls from the API.
     async def join(self, *, org_id: str, workspace_id: str, user_id: str) -> None:
         """Announce the user (again): refreshes the TTL; `presence.joined` if they were absent."""
+        metrics.presence_call("join")
         await self._touch(org_id, (workspace_id, user_id), None)
 
     async def view(self, *, org_id: str, workspace_id: str, user_id: str, viewing: Viewing) -> None:
         """The user views a resource (and is present); `presence.viewing` if it changed."""
+        metrics.presence_call("viewing")
         await self._touch(org_id, (workspace_id, user_id), viewing)
 
     async def leave(self, *, org_id: str, workspace_id: str, user_id: str) -> None:
         """The user leaves; quiet if they were not present."""
+        metrics.presence_call("leave")
         key = (workspace_id, user_id)
         try:
             desired = await self.store.leave(key, now=self.clock.now())
@@ -278,6 +282,7 @@ class PresenceService:
         resource_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """The announced members, optionally only those viewing a resource (503 if down)."""
+        metrics.presence_call("list")
         async with self.db.reader() as conn:
             rows = await ledger.present_members(conn, org_id=org_id, workspace_id=workspace_id)
         try:  # after the connection is back in the pool (see `describe`)
