@@ -4,10 +4,12 @@ both workers (prometheus-client's multiprocess mode); a killed worker's streams 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +19,16 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from tests.conftest import Tenant
 from tests.helpers import eventually
 from tests.metrics.conftest import SCRAPE, TOKEN, parse, value
-from tests.sync.procs import FAST, ServerProcess, create_ws, free_port, server_env, stream_on
+from tests.sync.procs import (
+    FAST,
+    START_SECONDS,
+    ServerProcess,
+    create_ws,
+    free_port,
+    listens_on,
+    server_env,
+    stream_on,
+)
 
 pytestmark = [
     pytest.mark.timeout(900),
@@ -30,8 +41,8 @@ STREAMS = "mechamental_sync_streams"
 DELAY = "mechamental_sync_fanout_delay_seconds_count"
 
 
-def workers_of(parent: int) -> list[int]:
-    """The pids whose parent is `parent` (uvicorn's worker processes)."""
+def workers_of(parent: int, *, every: bool = False) -> list[int]:
+    """The pids whose parent is `parent`: uvicorn's workers (`every`: any child)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -40,7 +51,7 @@ def workers_of(parent: int) -> list[int]:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
                 continue
-            worker = b"spawn_main" in cmdline and b"resource_tracker" not in cmdline
+            worker = every or (b"spawn_main" in cmdline and b"resource_tracker" not in cmdline)
             if worker and int(stat.rsplit(")", 1)[1].split()[1]) == parent:
                 found.append(int(entry))
     return found
@@ -75,14 +86,12 @@ async def fresh_get(url: str, headers: dict[str, str] | None = None) -> httpx.Re
         return await client.get(url, headers=headers)
 
 
-async def test_two_workers_add_up(
-    tenant_db: Tenant,
-    database_url: str,
-    redis_url: str,
-    prefix: str,
-    procs: list[ServerProcess],
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+async def workers_server(
+    database_url: str, redis_url: str, prefix: str, tmp_path: Path
+) -> AsyncIterator[tuple[ServerProcess, int]]:
+    """`serve --workers 2` with metrics on both ports; afterwards it and its workers end
+    (a SIGKILLed uvicorn parent would leave its workers running)."""
     metrics_port = free_port()
     env = server_env(
         database_url=database_url,
@@ -95,11 +104,33 @@ async def test_two_workers_add_up(
         **FAST,
     )
     server = ServerProcess(env, log=tmp_path / "server.log", args=("--workers", "2"))
-    procs.append(server)
-    await server.start()
+    try:
+        await server.start()
+        yield server, metrics_port
+    finally:
+        assert server.proc is not None
+        children = workers_of(server.proc.pid, every=True)
+        if server.proc.poll() is None:
+            server.signal(signal.SIGTERM)  # uvicorn stops its workers
+            with contextlib.suppress(AssertionError):
+                await server.wait()
+        await server.kill()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+async def test_two_workers_add_up(
+    tenant_db: Tenant, workers_server: tuple[ServerProcess, int]
+) -> None:
+    server, metrics_port = workers_server
     assert server.proc is not None
     workers = await eventually(lambda: _workers(server.proc.pid), lambda w: len(w) == 2)
     directory = multiproc_dir(workers[0])
+    # Each worker binds the metrics port while it starts (then it serves): wait for both.
+    await eventually(
+        lambda: _listening(workers, metrics_port), lambda every: every, within=START_SECONDS
+    )
 
     # Requests until both workers have answered some (the kernel picks who accepts).
     sent = 0
@@ -159,6 +190,10 @@ async def test_two_workers_add_up(
 
 async def _total(directory: Path, workers: list[int], name: str, **labels: str) -> float:
     return sum(own_value(directory, "counter", w, name, **labels) for w in workers)
+
+
+async def _listening(pids: list[int], port: int) -> bool:
+    return all(listens_on(pid, port) for pid in pids)
 
 
 async def _exited(pid: int) -> bool:
