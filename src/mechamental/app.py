@@ -23,6 +23,7 @@ from mechamental.errors import install_handlers
 from mechamental.logging import component_logging
 from mechamental.middleware import RequestMiddleware
 from mechamental.openapi import install_openapi
+from mechamental.ratelimit.component import limits_factory
 from mechamental.sealing import SecretBox
 from mechamental.services import Component, Services
 from mechamental.sync.hub import sync_component
@@ -87,6 +88,7 @@ def component_factories() -> list[ComponentFactory]:
     return [
         key_usage_flusher_factory,
         jwks_refresher_factory,
+        limits_factory,  # before the hub: its registry tells the stream caps
         partial(sync_component, read_workspace=read_api_workspace),
         bucket_worker_factory,
         webhook_worker_factory,
