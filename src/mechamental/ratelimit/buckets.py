@@ -68,6 +68,6 @@ class RedisBuckets:
 
     async def take(self, first: str, second: str, p1: Policy, p2: Policy, now: float) -> Taken:
         """Take a call from both buckets, or from neither (atomic in Redis)."""
-        args: list[Any] = [f"{now:.6f}", p1.interval, p1.capacity, p2.interval, p2.capacity]
+        args: list[Any] = [repr(now), p1.interval, p1.capacity, p2.interval, p2.capacity]
         allowed, t1, t2 = await self._take(keys=[first, second], args=args)
         return bool(allowed), float(t1), float(t2)

@@ -14,8 +14,8 @@ local t2, ok2 = state(KEYS[2], i2, c2)
 if ok1 and ok2 then
   t1, t2 = t1 + i1, t2 + i2
   -- A bucket whole again is the same as no key: it expires then.
-  redis.call('SET', KEYS[1], string.format('%.6f', t1), 'PX', math.ceil((t1 - now) * 1000) + 1)
-  redis.call('SET', KEYS[2], string.format('%.6f', t2), 'PX', math.ceil((t2 - now) * 1000) + 1)
-  return {1, string.format('%.6f', t1), string.format('%.6f', t2)}
+  redis.call('SET', KEYS[1], string.format('%.17g', t1), 'PX', math.ceil((t1 - now) * 1000) + 1)
+  redis.call('SET', KEYS[2], string.format('%.17g', t2), 'PX', math.ceil((t2 - now) * 1000) + 1)
+  return {1, string.format('%.17g', t1), string.format('%.17g', t2)}
 end
-return {0, string.format('%.6f', t1), string.format('%.6f', t2)}
+return {0, string.format('%.17g', t1), string.format('%.17g', t2)}
