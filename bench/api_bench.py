@@ -1,12 +1,15 @@
 """Workspaces API benchmark: wrk against one uvicorn worker, ratios within one run.
 
 Usage: .venv/bin/python bench/api_bench.py [--backend sqlite|postgres] [--duration 10] [--cors]
+       [--limits]
 
 Reports requests/s and p50/p99 for GET /healthz, GET one workspace, list (limit 50) and
 create, each as a ratio to /healthz measured in the same run; then list latency on an org
 with 1,000 vs 100,000 workspaces (first page and a deep page), which must stay within 1.5x.
 With `--cors` the server lists an origin and every request carries it (`Origin:`), as a
-browser's would: the CORS headers are on every response measured.
+browser's would: the CORS headers are on every response measured. With `--limits` the rate
+limits are on (in memory), with buckets too large to refuse: every request measured is
+checked and carries the RateLimit headers. Without it they are off.
 """
 
 from __future__ import annotations
@@ -126,11 +129,25 @@ def wrk(url: str, token: str, duration: int, script: str | None = None) -> dict[
     return {"rps": rps, "p50": pct("50"), "p99": pct("99")}
 
 
-def start_server(url: str, data_dir: Path, port: int, cors: bool) -> subprocess.Popen[bytes]:
+def limit_env(on: bool) -> dict[str, str]:
+    """Rate limits off, or on with buckets no benchmark empties."""
+    env = {"MECHAMENTAL_RATE_LIMITS": "true" if on else "false"}
+    if on:
+        for kind in ("REST", "STREAM", "PRESENCE"):
+            for scope in ("CREDENTIAL", "ORG"):
+                env[f"MECHAMENTAL_RATE_LIMIT_{kind}_{scope}_RATE"] = "1000000"
+                env[f"MECHAMENTAL_RATE_LIMIT_{kind}_{scope}_BURST"] = "1000000000"
+    return env
+
+
+def start_server(
+    url: str, data_dir: Path, port: int, cors: bool, limits: bool
+) -> subprocess.Popen[bytes]:
     """Start `mechamental serve` with one worker and wait for /healthz."""
     env = {
         **({"MECHAMENTAL_CORS_ORIGINS": CORS_ORIGIN} if cors else {}),
         **os.environ,
+        **limit_env(limits),
         "MECHAMENTAL_DATABASE_URL": url,
         "MECHAMENTAL_DATA_DIR": str(data_dir),
         "MECHAMENTAL_LOG_LEVEL": "WARNING",
@@ -219,6 +236,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--cors", action="store_true", help="an allowed Origin on every request")
+    parser.add_argument("--limits", action="store_true", help="rate limits on (never refusing)")
     args = parser.parse_args()
     if args.cors:
         EXTRA_HEADERS.append(f"Origin: {CORS_ORIGIN}")
@@ -231,14 +249,17 @@ def main() -> None:
         small_token, small_ws, small_deep = asyncio.run(seed(url, "small", 1_000))
         big_token, _, big_deep = asyncio.run(seed(url, "big", args.big))
         port = free_port()
-        server = start_server(url, data_dir, port, args.cors)
+        server = start_server(url, data_dir, port, args.cors, args.limits)
         lua = data_dir / "create.lua"
         lua.write_text(
             'wrk.method = "POST"\nwrk.body = \'{"name": "bench", "tags": ["a"]}\'\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
         try:
-            print(f"backend={args.backend}, big org = {args.big:,} workspaces, cors={args.cors}")
+            print(
+                f"backend={args.backend}, big org = {args.big:,} workspaces, cors={args.cors}, "
+                f"limits={args.limits}"
+            )
             base = f"http://127.0.0.1:{port}"
             throughput(base, small_token, small_ws, args.duration, lua)
             key = Settings(data_dir=data_dir).resolved_secret_key()

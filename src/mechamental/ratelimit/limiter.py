@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
@@ -64,7 +63,7 @@ class RateLimiter:
         self.memory = MemoryBuckets()
         self._redis = RedisBuckets(redis) if redis is not None else None
         self._prefix = prefix
-        self._down_until = 0.0  # monotonic time before which Redis is not tried again
+        self._down_until = 0.0  # after a Redis error, Redis is not tried again before this
 
     async def check(
         self, scope: MutableMapping[str, Any], principal: Principal, kind: Kind
@@ -74,7 +73,7 @@ class RateLimiter:
         org = principal.org_id
         cred = credential_id(principal)
         now = self._now()
-        if self._redis is not None and time.monotonic() >= self._down_until:
+        if self._redis is not None and now >= self._down_until:
             # The org's id in braces: both keys in one Redis Cluster slot.
             base = f"{self._prefix}:rl:{{{org}}}:{kind.value}"
             try:
@@ -87,7 +86,7 @@ class RateLimiter:
                     type(exc).__name__,
                     REDIS_RETRY_SECONDS,
                 )
-                self._down_until = time.monotonic() + REDIS_RETRY_SECONDS
+                self._down_until = now + REDIS_RETRY_SECONDS
                 allowed, t1, t2 = self._take_locally(kind, org, cred, pair, now)
         else:
             allowed, t1, t2 = self._take_locally(kind, org, cred, pair, now)

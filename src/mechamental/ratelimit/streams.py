@@ -112,8 +112,9 @@ class StreamCaps:
             admitted, scope, current = await self._acquire(keys=[*keys, self._held], args=args)
         except Exception as exc:
             raise_if_cancelled()
-            # Redis away: this process's own counts still cap the stream.
-            log.warning("stream caps: Redis unreachable (%s); counting this process only", exc)
+            # Redis away: this process's own counts still cap the stream (the lease loop
+            # logs the outage once, and writes the counts when Redis is back).
+            log.debug("stream caps: Redis unreachable (%s); counting this process only", exc)
             return slot
         if not admitted:
             slot.release()
