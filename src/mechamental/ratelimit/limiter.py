@@ -4,7 +4,8 @@ Called by the authenticating dependencies (`mechamental.dependencies`) once the 
 known, before anything else is read. It leaves the `RateLimit-Policy` and `RateLimit`
 headers in the request's scope (`HEADERS_SCOPE_KEY`; `RequestMiddleware` adds them to
 whatever response follows, the stream's included) and raises `RateLimited` (429) when a
-bucket is empty. In memory the check costs a few microseconds and no I/O.
+bucket is empty. In memory the check is two dict reads and writes and no I/O: ~4 us
+(measured, 200,000 checks in a loop); on Redis one script call (one round trip).
 
 With Redis the buckets hold across processes. A Redis error never fails the request: the
 process falls back to its own in-memory buckets (the limits then hold per process, so a
