@@ -24,6 +24,7 @@ EXTRAS_KEY = "limits"
 # A check waits at most this for Redis before the process limits on its own (limiter.py).
 REDIS_TIMEOUT_SECONDS = 0.5
 REDIS_CONNECTIONS = 16
+STOP_SECONDS = 2.0  # the lease loop's last round, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +76,10 @@ class LimitsComponent(Component):
 
     async def stop(self) -> None:
         """Stop the loop; give our stream counts and lease back (the hub stopped first)."""
+        self.limits.streams.stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task], timeout=STOP_SECONDS)
         if self.redis is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.limits.streams.leave(), timeout=1.0)

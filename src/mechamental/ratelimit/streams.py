@@ -83,6 +83,7 @@ class StreamCaps:
         self._dirty: set[tuple[str, str | None]] = set()  # (org, user or None for the org)
         self._registered = False  # our lease exists: our counts in Redis are ours
         self._failing = False
+        self.stopping = False
         if redis is not None:
             self._acquire = redis.register_script(lua("slots_acquire"))
             self._beat = redis.register_script(lua("slots_beat"))
@@ -180,8 +181,12 @@ class StreamCaps:
             raise
 
     async def run(self) -> None:
-        """Background loop: `sync` every `beat` seconds; one log line per outage."""
-        while True:
+        """Background loop: `sync` every `beat` seconds; one log line per outage.
+
+        It checks for cancellation after each round: redis-py may turn a cancellation into a
+        connection error that its retry then swallows, and the loop would never end.
+        """
+        while not self.stopping:
             try:
                 await self.sync()
                 if self._failing:
@@ -192,6 +197,7 @@ class StreamCaps:
                 if not self._failing:
                     log.warning("stream caps: Redis unreachable (%s); retrying", exc)
                 self._failing = True
+            raise_if_cancelled()
             await asyncio.sleep(self.beat)
 
     async def leave(self) -> None:
