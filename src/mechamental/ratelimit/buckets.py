@@ -1,7 +1,8 @@
 """Token buckets as GCRA: a bucket is one number, its theoretical arrival time (TAT).
 
 A call at `now` is allowed when `max(TAT, now) + interval - now <= capacity` (the bucket
-holds a token), and moves the TAT by one interval. Two buckets (the credential's and the
+holds a token; `Policy.limit` adds a little slack for clock skew), and moves the TAT by
+one interval. Two buckets (the credential's and the
 org's) are taken together or not at all, so a call refused by the org costs the
 credential nothing. In memory (one process) a dict of floats; across processes one Lua
 script (`lua/take.lua`) on Redis, whose two keys share the org's hash tag (one Cluster
@@ -40,8 +41,7 @@ class MemoryBuckets:
         tat = self._tat
         t1 = max(tat.get(first, now), now)
         t2 = max(tat.get(second, now), now)
-        full1 = t1 + p1.interval - now > p1.capacity + 1e-9
-        if full1 or t2 + p2.interval - now > p2.capacity + 1e-9:
+        if t1 + p1.interval - now > p1.limit or t2 + p2.interval - now > p2.limit:
             return False, t1, t2
         t1 += p1.interval
         t2 += p2.interval
@@ -68,6 +68,6 @@ class RedisBuckets:
 
     async def take(self, first: str, second: str, p1: Policy, p2: Policy, now: float) -> Taken:
         """Take a call from both buckets, or from neither (atomic in Redis)."""
-        args: list[Any] = [repr(now), p1.interval, p1.capacity, p2.interval, p2.capacity]
+        args: list[Any] = [repr(now), p1.interval, p1.limit, p2.interval, p2.limit]
         allowed, t1, t2 = await self._take(keys=[first, second], args=args)
         return bool(allowed), float(t1), float(t2)

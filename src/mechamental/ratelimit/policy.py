@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from mechamental.config import RateLimitTuning
 
+MAX_SKEW_SECONDS = 1.0
+
 
 class Kind(StrEnum):
     """The kinds of call limited apart: REST calls, stream opens, presence calls."""
@@ -41,6 +43,10 @@ class Policy:
     interval: float  # seconds one call takes to refill
     capacity: float  # seconds the whole bucket takes to refill
     window_seconds: int
+    # A call is allowed up to `capacity + slack` ahead: checks from one process reach Redis
+    # out of order (and processes' clocks differ), so a call stamped a few ms earlier than
+    # the one before it must not lose a token it has. Half a call at most: never one more.
+    limit: float
 
     @classmethod
     def make(cls, kind: Kind, scope: Scope, rate: float, burst: int) -> Policy:
@@ -54,6 +60,7 @@ class Policy:
             interval,
             burst * interval,
             max(1, math.ceil(burst / rate)),
+            burst * interval + min(interval / 2, MAX_SKEW_SECONDS),
         )
 
     def item(self) -> str:

@@ -1,12 +1,13 @@
 -- Take one call from two token buckets at once (GCRA: a bucket is its theoretical arrival
 -- time, TAT), or from neither. Both keys carry the org's hash tag: one Cluster slot.
--- KEYS: credential bucket, org bucket. ARGV: now, then interval and capacity of each.
+-- KEYS: credential bucket, org bucket. ARGV: now, then interval and limit (the capacity
+-- with its slack, policy.py) of each.
 -- Returns {allowed, tat1, tat2}: the TATs after the call, or as they stand if refused.
 local now = tonumber(ARGV[1])
-local function state(key, interval, capacity)
+local function state(key, interval, limit)
   local tat = tonumber(redis.call('GET', key) or '0')
   if tat < now then tat = now end
-  return tat, tat + interval - now <= capacity + 1e-9
+  return tat, tat + interval - now <= limit
 end
 local i1, c1, i2, c2 = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local t1, ok1 = state(KEYS[1], i1, c1)
