@@ -5,7 +5,8 @@ known, before anything else is read. It leaves the `RateLimit-Policy` and `RateL
 headers in the request's scope (`HEADERS_SCOPE_KEY`; `RequestMiddleware` adds them to
 whatever response follows, the stream's included) and raises `RateLimited` (429) when a
 bucket is empty. In memory the check is two dict reads and writes and no I/O: ~4 us
-(measured, 200,000 checks in a loop); on Redis one script call (one round trip).
+(measured, 200,000 checks in a loop); on Redis one script call, one round trip (~210 us
+on loopback, measured, 3,000 checks one after another).
 
 With Redis the buckets hold across processes. A Redis error never fails the request: the
 process falls back to its own in-memory buckets (the limits then hold per process, so a
