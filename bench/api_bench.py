@@ -1,7 +1,7 @@
 """Workspaces API benchmark: wrk against one uvicorn worker, ratios within one run.
 
 Usage: .venv/bin/python bench/api_bench.py [--backend sqlite|postgres] [--duration 10] [--cors]
-                                           [--metrics]
+                                           [--metrics] [--limits]
 
 Reports requests/s and p50/p99 for GET /healthz, GET one workspace, list (limit 50) and
 create, each as a ratio to /healthz measured in the same run; then list latency on an org
@@ -11,6 +11,8 @@ browser's would: the CORS headers are on every response measured.
 With `--metrics` two servers run on the same database, one serving metrics (a token, and
 a scrape every second while it is measured) and one not; each endpoint is measured on
 both, alternating (off, on, on, off), and the table gives the on/off ratios instead.
+With `--limits` the rate limits are on (in memory), with buckets too large to refuse: every
+request measured is checked and carries the RateLimit headers. Without it they are off.
 """
 
 from __future__ import annotations
@@ -134,14 +136,26 @@ def wrk(url: str, token: str, duration: int, script: str | None = None) -> dict[
 METRICS_TOKEN = "bench-metrics-token-" + "m" * 16
 
 
+def limit_env(on: bool) -> dict[str, str]:
+    """Rate limits off, or on with buckets no benchmark empties."""
+    env = {"MECHAMENTAL_RATE_LIMITS": "true" if on else "false"}
+    if on:
+        for kind in ("REST", "STREAM", "PRESENCE"):
+            for scope in ("CREDENTIAL", "ORG"):
+                env[f"MECHAMENTAL_RATE_LIMIT_{kind}_{scope}_RATE"] = "1000000"
+                env[f"MECHAMENTAL_RATE_LIMIT_{kind}_{scope}_BURST"] = "1000000000"
+    return env
+
+
 def start_server(
-    url: str, data_dir: Path, port: int, cors: bool, *, metrics: bool = False
+    url: str, data_dir: Path, port: int, cors: bool, limits: bool, *, metrics: bool = False
 ) -> subprocess.Popen[bytes]:
     """Start `mechamental serve` with one worker and wait for /healthz."""
     env = {
         **({"MECHAMENTAL_CORS_ORIGINS": CORS_ORIGIN} if cors else {}),
         **({"MECHAMENTAL_METRICS_TOKEN": METRICS_TOKEN} if metrics else {}),
         **os.environ,
+        **limit_env(limits),
         "MECHAMENTAL_DATABASE_URL": url,
         "MECHAMENTAL_DATA_DIR": str(data_dir),
         "MECHAMENTAL_LOG_LEVEL": "WARNING",
@@ -284,6 +298,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--cors", action="store_true", help="an allowed Origin on every request")
     parser.add_argument("--metrics", action="store_true", help="metrics on vs off (ratios)")
+    parser.add_argument("--limits", action="store_true", help="rate limits on (never refusing)")
     args = parser.parse_args()
     if args.cors:
         EXTRA_HEADERS.append(f"Origin: {CORS_ORIGIN}")
@@ -296,7 +311,7 @@ def main() -> None:
         small_token, small_ws, small_deep = asyncio.run(seed(url, "small", 1_000))
         big_token, _, big_deep = asyncio.run(seed(url, "big", args.big))
         port = free_port()
-        server = start_server(url, data_dir, port, args.cors)
+        server = start_server(url, data_dir, port, args.cors, args.limits)
         lua = data_dir / "create.lua"
         lua.write_text(
             'wrk.method = "POST"\nwrk.body = \'{"name": "bench", "tags": ["a"]}\'\n'
@@ -304,7 +319,7 @@ def main() -> None:
         )
         if args.metrics:
             on_port = free_port()
-            on = start_server(url, data_dir, on_port, args.cors, metrics=True)
+            on = start_server(url, data_dir, on_port, args.cors, args.limits, metrics=True)
             bases = {"off": f"http://127.0.0.1:{port}", "on": f"http://127.0.0.1:{on_port}"}
             try:
                 print(f"backend={args.backend}, cors={args.cors}")
@@ -315,7 +330,10 @@ def main() -> None:
                     proc.wait(10)
             return
         try:
-            print(f"backend={args.backend}, big org = {args.big:,} workspaces, cors={args.cors}")
+            print(
+                f"backend={args.backend}, big org = {args.big:,} workspaces, cors={args.cors}, "
+                f"limits={args.limits}"
+            )
             base = f"http://127.0.0.1:{port}"
             throughput(base, small_token, small_ws, args.duration, lua)
             key = Settings(data_dir=data_dir).resolved_secret_key()

@@ -122,6 +122,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "jwt_secret": JWT_SECRET,
         "log_level": "WARNING",
         "run_worker": False,
+        "rate_limits": False,  # tests/limits turn them on
     }
     values.update(overrides)
     return Settings(**values)

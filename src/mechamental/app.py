@@ -25,6 +25,7 @@ from mechamental.exposition import router as metrics_router
 from mechamental.logging import component_logging
 from mechamental.middleware import RequestMiddleware
 from mechamental.openapi import install_openapi
+from mechamental.ratelimit.component import limits_factory
 from mechamental.retention import retention_factory
 from mechamental.sealing import SecretBox
 from mechamental.services import Component, Services
@@ -90,6 +91,7 @@ def component_factories() -> list[ComponentFactory]:
         key_usage_flusher_factory,
         metrics_factory,  # before the rest: collecting from the first stream on
         jwks_refresher_factory,
+        limits_factory,  # before the hub: its registry tells the stream caps
         partial(sync_component, read_workspace=read_api_workspace),
         bucket_worker_factory,
         webhook_worker_factory,

@@ -78,6 +78,31 @@ class SyncTuning(BaseSettings):
     publish: bool = True
 
 
+class RateLimitTuning(BaseSettings):
+    """Token buckets (`MECHAMENTAL_RATE_LIMIT_*`): a rate per second and a burst for each kind
+    of call, per credential (an API key, or a JWT's user) and per org (see mechamental.ratelimit).
+
+    A bucket holds `burst` calls and refills at `rate` per second. The stream and REST org
+    bursts equal the default `MAX_STREAMS_PER_ORG`, so an org whose every client reconnects
+    at once (a restart; each reconnect may mint a ticket first) is admitted in full.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MECHAMENTAL_RATE_LIMIT_", extra="ignore")
+
+    rest_credential_rate: float = Field(default=10.0, gt=0)
+    rest_credential_burst: int = Field(default=200, ge=1)
+    rest_org_rate: float = Field(default=100.0, gt=0)
+    rest_org_burst: int = Field(default=2000, ge=1)
+    stream_credential_rate: float = Field(default=1.0, gt=0)
+    stream_credential_burst: int = Field(default=20, ge=1)
+    stream_org_rate: float = Field(default=50.0, gt=0)
+    stream_org_burst: int = Field(default=2000, ge=1)
+    presence_credential_rate: float = Field(default=5.0, gt=0)
+    presence_credential_burst: int = Field(default=50, ge=1)
+    presence_org_rate: float = Field(default=100.0, gt=0)
+    presence_org_burst: int = Field(default=2000, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything the server, worker and CLI read from the environment."""
 
@@ -153,6 +178,15 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 2.0
     # Rarely needed tuning, read from MECHAMENTAL_SYNC_* (see `SyncTuning`).
     sync: SyncTuning = Field(default_factory=SyncTuning)
+
+    # Rate limits, stream caps and quotas (see mechamental.ratelimit). One switch turns the
+    # token buckets and the stream caps off; the workspace quota is a business rule and
+    # stays (unset: unlimited).
+    rate_limits: bool = True
+    rate_limit: RateLimitTuning = Field(default_factory=RateLimitTuning)
+    max_streams_per_user: int = Field(default=20, ge=1)
+    max_streams_per_org: int = Field(default=2000, ge=1)
+    max_workspaces_per_org: int | None = Field(default=None, ge=1)
 
     # Buckets.
     bucket_provider: Literal["local", "s3"] = "local"

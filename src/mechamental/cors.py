@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# What clients read from responses (rate-limit headers join once they exist).
-EXPOSED_HEADERS = b"ETag, X-Request-ID, Idempotent-Replayed, Retry-After"
+# What clients read from responses.
+EXPOSED_HEADERS = (
+    b"ETag, X-Request-ID, Idempotent-Replayed, Retry-After, RateLimit-Policy, RateLimit"
+)
 ALLOWED_HEADERS = (
     b"Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, "
     b"Last-Event-ID, X-Request-ID"

@@ -17,6 +17,8 @@ from mechamental.auth.principals import PRINCIPAL_SCOPE_KEY, Principal
 from mechamental.auth.tokens import TOKEN_PREFIX, api_key_is_live, principal_from_api_key
 from mechamental.errors import AuthenticationFailed, Forbidden
 from mechamental.params import WorkspaceId
+from mechamental.ratelimit.component import limits_of
+from mechamental.ratelimit.policy import Kind
 from mechamental.services import Services
 from mechamental.types import utcnow
 
@@ -77,14 +79,26 @@ def _authorize(request: Request, principal: Principal, org_id: str, permission: 
         raise Forbidden(permission.value)
 
 
-def require(permission: Permission) -> Callable[..., Awaitable[Caller]]:
-    """A dependency: the caller, authenticated by header, holding `permission` in `org_id`."""
+async def _rate_limit(
+    request: Request, services: Services, principal: Principal, kind: Kind
+) -> None:
+    """Take the call from the credential's and its org's buckets (429 when empty): before
+    the permission check, so that refused calls count too."""
+    limits = limits_of(services)
+    if limits is not None:
+        await limits.rate.check(request.scope, principal, kind)
+
+
+def require(permission: Permission, kind: Kind = Kind.REST) -> Callable[..., Awaitable[Caller]]:
+    """A dependency: the caller, authenticated by header, holding `permission` in `org_id`,
+    within the rate limits of `kind`."""
 
     # Reads the path and header itself (documented in mechamental.openapi): declared
     # parameters are validated one by one by FastAPI, at ~25 us each on every request.
     async def dependency(request: Request) -> Caller:
         services: Services = request.app.state.services
         principal = await authenticate(services, _bearer(request.headers.get("authorization")))
+        await _rate_limit(request, services, principal, kind)
         _authorize(request, principal, request.path_params["org_id"], permission)
         return Caller(principal, services)
 
@@ -152,6 +166,7 @@ def require_for_stream(permission: Permission) -> Callable[..., Awaitable[Caller
         if principal.expires_at is not None and principal.expires_at <= services.clock.now():
             # Within a JWT's leeway: a stream would end the moment it opened.
             raise AuthenticationFailed("The credential has expired")
+        await _rate_limit(request, services, principal, Kind.STREAM)
         _authorize(request, principal, org_id, permission)
         return Caller(principal, services)
 
@@ -163,6 +178,6 @@ WorkspaceCreator = Annotated[Caller, Depends(require(Permission.WORKSPACE_CREATE
 WorkspaceUpdater = Annotated[Caller, Depends(require(Permission.WORKSPACE_UPDATE))]
 WorkspaceDeleter = Annotated[Caller, Depends(require(Permission.WORKSPACE_DELETE))]
 SyncReader = Annotated[Caller, Depends(require_for_stream(Permission.SYNC_READ))]
-PresenceWriter = Annotated[Caller, Depends(require(Permission.PRESENCE_WRITE))]
+PresenceWriter = Annotated[Caller, Depends(require(Permission.PRESENCE_WRITE, Kind.PRESENCE))]
 ApiKeyManager = Annotated[Caller, Depends(require(Permission.API_KEY_MANAGE))]
 WebhookManager = Annotated[Caller, Depends(require(Permission.WEBHOOK_MANAGE))]

@@ -103,6 +103,51 @@ class DatabaseUnavailable(ServiceUnavailable):
     message = "The database is briefly unavailable; retry shortly"
 
 
+class QuotaExceeded(APIError):
+    """A create beyond the org's quota (`MAX_WORKSPACES_PER_ORG`)."""
+
+    status_code = 403
+    error = "QUOTA_EXCEEDED"
+    message = "The organization has reached its quota"
+
+    def __init__(self, quota: str, *, limit: int, current: int) -> None:
+        super().__init__(
+            f"The organization has reached its {quota} quota ({limit})",
+            quota=quota,
+            limit=limit,
+            current=current,
+        )
+
+
+class RateLimited(APIError):
+    """A token bucket is empty (mechamental.ratelimit): retry after `Retry-After`."""
+
+    status_code = 429
+    error = "RATE_LIMITED"
+    message = "Too many requests; retry after Retry-After seconds"
+
+    def __init__(self, *, limit: int, window_seconds: int, retry_after: int, scope: str) -> None:
+        super().__init__(
+            limit=limit,
+            window_seconds=window_seconds,
+            retry_after_seconds=retry_after,
+            scope=scope,
+        )
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class TooManyStreams(APIError):
+    """A stream over `MAX_STREAMS_PER_USER` or `MAX_STREAMS_PER_ORG`, refused before it starts."""
+
+    status_code = 429
+    error = "TOO_MANY_STREAMS"
+    message = "Too many open event streams; close one or retry after Retry-After seconds"
+
+    def __init__(self, *, limit: int, current: int, scope: str, retry_after: int) -> None:
+        super().__init__(limit=limit, current=current, scope=scope, retry_after_seconds=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def now_timestamp() -> str:
     """The envelope's timestamp: UTC, microseconds, written as the reference shows it."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -206,6 +251,22 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing, invalid, revoked or expired token"},
     403: {"model": ErrorBody, "description": "The token lacks the permission or the org"},
     404: {"model": ErrorBody, "description": "No such resource in this organization"},
+    429: {
+        "model": ErrorBody,
+        "description": "A rate limit of the credential or the org (`RATE_LIMITED`; the event "
+        "stream also `TOO_MANY_STREAMS`); retry after `Retry-After` seconds",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}},
+            "RateLimit-Policy": {
+                "description": "The limits (draft-ietf-httpapi-ratelimit-headers)",
+                "schema": {"type": "string"},
+            },
+            "RateLimit": {
+                "description": "What is left of each limit, and when it is whole again",
+                "schema": {"type": "string"},
+            },
+        },
+    },
     500: {"model": ErrorBody, "description": "Unexpected error"},
 }
 

@@ -22,6 +22,7 @@ from mechamental import metrics
 from mechamental.auth.principals import PRINCIPAL_SCOPE_KEY
 from mechamental.errors import PayloadTooLarge, envelope
 from mechamental.logging import RequestContext, request_context, route_template
+from mechamental.ratelimit.limiter import HEADERS_SCOPE_KEY as RATE_LIMIT_HEADERS
 from mechamental.sync.fanout.protocol import STREAM_WRITE_KEY
 
 log = logging.getLogger("mechamental.request")
@@ -61,7 +62,9 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                # RateLimit-Policy and RateLimit, left by the rate limiter (mechamental.ratelimit).
+                limited = scope.get(RATE_LIMIT_HEADERS, ())
+                message["headers"] = [*message.get("headers", ()), header, *limited]
             await send(message)
 
         received = 0

@@ -142,6 +142,7 @@ def server_env(
         MECHAMENTAL_LOG_LEVEL="WARNING",
         MECHAMENTAL_LOG_FORMAT="console",
         MECHAMENTAL_REDIS_PREFIX=prefix,
+        MECHAMENTAL_RATE_LIMITS="false",  # tests/limits turn them on
     )
     if redis_url:
         env["MECHAMENTAL_REDIS_URL"] = redis_url

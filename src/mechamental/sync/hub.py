@@ -28,13 +28,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings, SyncTuning
 from mechamental.db import Database
+from mechamental.ratelimit.component import limits_of
 from mechamental.services import Component, Services
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.events import outbox
 from mechamental.sync.events.bus import LocalBus, RedisBus
 from mechamental.sync.events.frames import HEARTBEAT, Frame, encode
 from mechamental.sync.events.publisher import Publisher
-from mechamental.sync.fanout.registry import StreamRegistry
+from mechamental.sync.fanout.registry import Listeners, StreamListener, StreamRegistry
 from mechamental.sync.fanout.revocations import RevocationWatch
 from mechamental.sync.fanout.session import ReadWorkspace, StreamSessions
 from mechamental.sync.presence.memory_store import MemoryPresenceStore
@@ -89,9 +90,13 @@ class SyncHub(Component):
         self.presence = PresenceService(
             db=self.db, store=store, clock=self.clock, settings=self.settings, tuning=self.tuning
         )
+        listener: StreamListener = self.presence
+        limits = limits_of(services)
+        if limits is not None:  # the stream caps count opened streams until they end
+            listener = Listeners(self.presence, limits.streams)
         self.registry = StreamRegistry(
             read=self.read_frames,
-            listener=self.presence,
+            listener=listener,
             ring_size=self.tuning.ring_size,
             batch_window=self.tuning.batch_window_seconds,
             queue_limit=self.settings.stream_queue_limit,

@@ -19,6 +19,8 @@ from mechamental.auth.permissions import Permission
 from mechamental.dependencies import Caller, require, require_for_stream
 from mechamental.errors import ERROR_RESPONSES, ErrorBody, ResourceNotFound
 from mechamental.params import NO_NUL, WorkspaceId
+from mechamental.ratelimit.component import limits_of
+from mechamental.ratelimit.policy import Kind
 from mechamental.responses import json_response
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.fanout.connection import Credential
@@ -126,7 +128,13 @@ StreamReader = Annotated[
 ]
 # Presence reads and tickets take the token from the Authorization header only.
 HeaderSyncReader = Annotated[InWorkspace, Depends(in_workspace(require(Permission.SYNC_READ)))]
-PresenceWriter = Annotated[InWorkspace, Depends(in_workspace(require(Permission.PRESENCE_WRITE)))]
+# Presence calls have their own rate limits (mechamental.ratelimit): they come in bursts.
+PresenceReader = Annotated[
+    InWorkspace, Depends(in_workspace(require(Permission.SYNC_READ, Kind.PRESENCE)))
+]
+PresenceWriter = Annotated[
+    InWorkspace, Depends(in_workspace(require(Permission.PRESENCE_WRITE, Kind.PRESENCE)))
+]
 
 
 @router.get(
@@ -158,15 +166,27 @@ async def stream_events(
     """Live events of the workspace as Server-Sent Events, resumable with Last-Event-ID."""
     sessions = scope.hub.sessions
     principal = scope.caller.principal
-    plan = await sessions.prepare(
-        org_id=scope.org_id,
-        workspace_id=scope.workspace_id,
-        user_id=scope.user_id,
-        credential=Credential(principal.token_id, principal.expires_at),
-        last_event_id=last_event_id_header if last_event_id_header is not None else last_event_id,
-        lifetime=scope.hub.stream_lifetime(timeout),
-    )
-    return EventStreamResponse(sessions, plan)
+    resume_from = last_event_id_header if last_event_id_header is not None else last_event_id
+    limits = limits_of(scope.caller.services)
+    slot = None
+    if limits is not None:  # 429 over a cap, before anything is read or sent
+        slot = await limits.streams.acquire(
+            scope.org_id, scope.user_id, resuming=resume_from is not None
+        )
+    try:
+        plan = await sessions.prepare(
+            org_id=scope.org_id,
+            workspace_id=scope.workspace_id,
+            user_id=scope.user_id,
+            credential=Credential(principal.token_id, principal.expires_at),
+            last_event_id=resume_from,
+            lifetime=scope.hub.stream_lifetime(timeout),
+        )
+    except BaseException:
+        if slot is not None:
+            slot.release()
+        raise
+    return EventStreamResponse(sessions, plan, unopened=slot.release if slot else None)
 
 
 @router.post(
@@ -225,7 +245,7 @@ async def presence_viewing(
     "/presence", summary="List Present Members", response_model=PresenceList, responses=UNAVAILABLE
 )
 async def presence_list(
-    scope: HeaderSyncReader,
+    scope: PresenceReader,
     resource_type: Annotated[
         str | None, Query(max_length=100, description="Only members viewing this type")
     ] = None,

@@ -41,6 +41,13 @@ IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
 IfMatch = Annotated[
     str | None, Header(description="ETag from a previous read; 412 if the workspace changed")
 ]
+QUOTA: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": ErrorBody,
+        "description": "The token lacks the permission or the org (`FORBIDDEN`), or the org "
+        "has reached MAX_WORKSPACES_PER_ORG (`QUOTA_EXCEEDED`, details `{quota, limit, current}`)",
+    }
+}
 PRECONDITION: dict[int | str, dict[str, Any]] = {
     412: {"model": ErrorBody, "description": "If-Match did not match"}
 }
@@ -101,7 +108,7 @@ async def list_workspaces(caller: WorkspaceReader, params: ListQuery) -> Respons
     status_code=201,
     response_model=WorkspaceRead,
     summary="Create Workspace",
-    responses=TOO_LARGE,
+    responses={**TOO_LARGE, **QUOTA},
 )
 async def create_workspace(
     body: WorkspaceCreate,
@@ -132,6 +139,7 @@ async def create_workspace(
             values=values,
             region=region,
             bucket_prefix=settings.bucket_prefix,
+            max_workspaces=settings.max_workspaces_per_org,
         )
         return idempotency.StoredResponse(201, dumps(service.to_api(row)))
 

@@ -13,7 +13,12 @@ from mechamental.auth.models import organizations
 from mechamental.buckets import jobs
 from mechamental.buckets.models import BucketStatus
 from mechamental.db import Conn
-from mechamental.errors import PreconditionFailed, ResourceNotFound, validation_error
+from mechamental.errors import (
+    PreconditionFailed,
+    QuotaExceeded,
+    ResourceNotFound,
+    validation_error,
+)
 from mechamental.fastquery import FastQuery
 from mechamental.ids import new_id
 from mechamental.sync.events.frames import EventType
@@ -111,6 +116,34 @@ _COUNT_BY = (
 )
 
 
+# The quota check and the count in one statement: under the row lock the UPDATE takes,
+# concurrent creates in one org pass one at a time, so exactly `limit` of them succeed.
+_COUNT_UP_WITHIN = (
+    update(organizations)
+    .where(
+        (organizations.c.id == bindparam("org_id"))
+        & (organizations.c.workspace_count < bindparam("limit"))
+    )
+    .values(workspace_count=organizations.c.workspace_count + 1)
+)
+_COUNT_OF = select(organizations.c.workspace_count).where(organizations.c.id == bindparam("org_id"))
+
+
+async def _count_up_within(conn: Conn, org_id: str, limit: int | None) -> None:
+    """Count one more workspace, or raise `QuotaExceeded` (403) at `MAX_WORKSPACES_PER_ORG`."""
+    if limit is None:
+        await _adjust_count(conn, org_id, +1)
+        return
+    result = await conn.execute(_COUNT_UP_WITHIN, {"org_id": org_id, "limit": limit})
+    if result.rowcount:
+        return
+    current = (await conn.execute(_COUNT_OF, {"org_id": org_id})).scalar()
+    if current is None:  # an org first named by a JWT: its first workspace
+        await _adjust_count(conn, org_id, +1)
+        return
+    raise QuotaExceeded("workspaces", limit=limit, current=int(current))
+
+
 async def _adjust_count(conn: Conn, org_id: str, delta: int) -> None:
     result = await conn.execute(_COUNT_BY, {"org_id": org_id, "delta": delta})
     if not result.rowcount:
@@ -143,8 +176,13 @@ async def create_workspace(
     values: dict[str, Any],
     region: str,
     bucket_prefix: str,
+    max_workspaces: int | None = None,
 ) -> Row:
-    """Insert a workspace, its tags, its event and its bucket job; return the new row."""
+    """Insert a workspace, its tags, its event and its bucket job; return the new row.
+
+    The org's count goes up first, within `max_workspaces` (403 `QUOTA_EXCEEDED` beyond).
+    """
+    await _count_up_within(conn, org_id, max_workspaces)
     workspace_id = new_id()
     now = utcnow()
     bucket = jobs.bucket_name(bucket_prefix, workspace_id)
@@ -168,7 +206,6 @@ async def create_workspace(
     row = (await conn.execute(_INSERT, params)).mappings().one()
     if row["tags"]:
         await _replace_tags(conn, org_id=org_id, workspace_id=workspace_id, tags=row["tags"])
-    await _adjust_count(conn, org_id, +1)
     await record_event(
         conn,
         org_id=org_id,

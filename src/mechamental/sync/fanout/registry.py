@@ -33,8 +33,25 @@ class StreamListener(Protocol):
     def stream_opened(self, *, org_id: str, workspace_id: str, user_id: str) -> None:
         """A stream of the user started (after its response headers went out)."""
 
-    def stream_closed(self, *, workspace_id: str, user_id: str) -> None:
+    def stream_closed(self, *, org_id: str, workspace_id: str, user_id: str) -> None:
         """That stream ended, whichever way."""
+
+
+class Listeners:
+    """Several listeners told in turn (presence, then the stream caps)."""
+
+    def __init__(self, *listeners: StreamListener) -> None:
+        self.listeners = listeners
+
+    def stream_opened(self, *, org_id: str, workspace_id: str, user_id: str) -> None:
+        """Tell each that a stream opened."""
+        for listener in self.listeners:
+            listener.stream_opened(org_id=org_id, workspace_id=workspace_id, user_id=user_id)
+
+    def stream_closed(self, *, org_id: str, workspace_id: str, user_id: str) -> None:
+        """Tell each that a stream ended."""
+        for listener in self.listeners:
+            listener.stream_closed(org_id=org_id, workspace_id=workspace_id, user_id=user_id)
 
 
 def synthetic(
@@ -179,7 +196,9 @@ class StreamRegistry:
                 if not streams:
                     del self.by_key[token_id]
         metrics.stream_closed()
-        self._listener.stream_closed(workspace_id=stream.workspace_id, user_id=stream.user_id)
+        self._listener.stream_closed(
+            org_id=stream.org_id, workspace_id=stream.workspace_id, user_id=stream.user_id
+        )
 
     def expire(self, now: float) -> int:
         """End the streams whose time is up (`sync.timeout`) or whose credential ended

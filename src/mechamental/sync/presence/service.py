@@ -132,7 +132,7 @@ class PresenceService:
         self._orgs[key] = org_id
         self._mark(key)
 
-    def stream_closed(self, *, workspace_id: str, user_id: str) -> None:
+    def stream_closed(self, *, org_id: str, workspace_id: str, user_id: str) -> None:
         """A stream of the user closed (or dropped) in this process."""
         key = (workspace_id, user_id)
         count = self._local.get(key, 0) - 1
