@@ -3,7 +3,9 @@
 `bind(("127.0.0.1", 0))` hands out a port from the kernel's ephemeral range, which every
 process shares: under pytest-xdist another worker's server (or any outgoing connection)
 could take it between our check and the server's own bind ("address already in use").
-Each test process takes ports from its own range instead, below the ephemeral range.
+Each test process takes ports from its own range instead, below the ephemeral range; the
+block of ranges depends on the run too (`PYTEST_XDIST_TESTRUNUID`), so two runs side by
+side on one machine rarely share one.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import zlib
 
-_SPAN = 1000
-_BASE = 20000  # ranges end below 32768, where Linux's ephemeral ports start
+_SPAN = 500
+_BASE = 10000
+_RANGES = 44  # 10000..32000: below 32768, where Linux's ephemeral ports start
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... (unset: one process)
+_RUN = zlib.crc32(os.environ.get("PYTEST_XDIST_TESTRUNUID", "").encode())
 _next = itertools.count()
 
 
@@ -25,7 +30,8 @@ def free_port() -> int:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             return int(sock.getsockname()[1])
-    base = _BASE + (int(_WORKER.removeprefix("gw") or 0) % 12) * _SPAN
+    index = (_RUN + int(_WORKER.removeprefix("gw") or 0)) % _RANGES
+    base = _BASE + index * _SPAN
     for _ in range(_SPAN):
         port = base + next(_next) % _SPAN
         with socket.socket() as sock:

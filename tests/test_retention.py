@@ -92,12 +92,12 @@ async def a_step_of_traffic(
 
 
 async def test_four_simulated_days_keep_every_table_the_same_size(
-    database_url: str,
+    own_database_url: str,  # it moves the clock by days: others' leftovers would fall due
     tmp_path: Path,
     receivers: Any,  # noqa: F811
 ) -> None:
     settings = make_settings(
-        database_url,
+        own_database_url,
         tmp_path,
         run_worker=True,
         webhook_allow_private=True,

@@ -130,9 +130,11 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, settings_overrides: dict[str, Any]) -> Settings:
-    """The app's settings: workers on, private (loopback) receivers allowed."""
-    return make_settings(database_url, tmp_path, **{**WEBHOOK_SETTINGS, **settings_overrides})
+def settings(own_database_url: str, tmp_path: Path, settings_overrides: dict[str, Any]) -> Settings:
+    """The app's settings: workers on, private (loopback) receivers allowed, a database of
+    the test's own: these tests move the clock by days, and a shared database's leftovers
+    (other tests' endpoints, long gone) would all fall due for this worker at once."""
+    return make_settings(own_database_url, tmp_path, **{**WEBHOOK_SETTINGS, **settings_overrides})
 
 
 def worker_of(app: FastAPI) -> WebhookWorker:
