@@ -209,7 +209,8 @@ def one_run(args: argparse.Namespace, moto: str, processes: int, worker: bool) -
         org, token = asyncio.run(seed(url))
         env = {**os.environ, **AWS,
                "MECHAMENTAL_DATABASE_URL": url, "MECHAMENTAL_DATA_DIR": str(data_dir),
-               "MECHAMENTAL_LOG_LEVEL": "WARNING", "MECHAMENTAL_BUCKET_PROVIDER": "s3",
+               "MECHAMENTAL_LOG_LEVEL": "WARNING", "MECHAMENTAL_RATE_LIMITS": "false",
+               "MECHAMENTAL_BUCKET_PROVIDER": "s3",
                "MECHAMENTAL_S3_ENDPOINT_URL": moto,
                "MECHAMENTAL_BUCKET_PREFIX": f"b{uuid.uuid4().hex[:8]}",
                "MECHAMENTAL_RUN_WORKER": "true" if worker else "false"}  # fmt: skip

@@ -200,6 +200,7 @@ class Cluster:
             MECHAMENTAL_PRESENCE_TTL_SECONDS="20",
             MECHAMENTAL_PRESENCE_GRACE_SECONDS="5",
             MECHAMENTAL_LOG_LEVEL="WARNING",
+            MECHAMENTAL_RATE_LIMITS="false",  # a load generator is one credential
             MECHAMENTAL_LOG_FORMAT="json",
         )
         return env

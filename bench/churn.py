@@ -123,6 +123,7 @@ def main() -> None:
         MECHAMENTAL_JWT_SECRET=SECRET,
         MECHAMENTAL_RUN_WORKER="false",
         MECHAMENTAL_LOG_LEVEL="WARNING",
+        MECHAMENTAL_RATE_LIMITS="false",  # a load generator is one credential
     )
     port = free_port()
     log = (data / "server.log").open("wb")

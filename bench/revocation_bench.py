@@ -78,6 +78,7 @@ async def run(args: argparse.Namespace) -> None:
         MECHAMENTAL_REDIS_PREFIX=prefix,
         MECHAMENTAL_RUN_WORKER="false",
         MECHAMENTAL_LOG_LEVEL="WARNING",
+        MECHAMENTAL_RATE_LIMITS="false",  # a load generator is one credential
     )
     procs: list[subprocess.Popen[bytes]] = []
     try:

@@ -423,6 +423,7 @@ def main() -> None:
         MECHAMENTAL_JWT_SECRET=SECRET,
         MECHAMENTAL_RUN_WORKER="false",
         MECHAMENTAL_LOG_LEVEL="WARNING",
+        MECHAMENTAL_RATE_LIMITS="false",  # a load generator is one credential
     )
     args.database_url = f"sqlite:///{data / 'mechamental.db'}"
     api_port, floor_port = free_port(), free_port()

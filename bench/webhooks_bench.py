@@ -212,6 +212,7 @@ async def main() -> None:
         MECHAMENTAL_DATA_DIR=str(tmp),
         MECHAMENTAL_SECRET_KEY="bench-secret-key-" + "k" * 32,
         MECHAMENTAL_LOG_LEVEL="WARNING",
+        MECHAMENTAL_RATE_LIMITS="false",  # a load generator is one credential
         MECHAMENTAL_WEBHOOK_ALLOW_PRIVATE="true",
         MECHAMENTAL_WEBHOOK_POLL_SECONDS="1",
     )
