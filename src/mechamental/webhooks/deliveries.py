@@ -222,7 +222,7 @@ _CLAIM = (
             select(_ranked.c.id)
             .where(_ranked.c.rank <= bindparam("per_endpoint", type_=Integer()))
             # Each endpoint's oldest first, then each one's second...: an endpoint with a
-            # backlog (a dead one, thousands due) never makes the others' fresh ones wait.
+            # backlog (a dead one, thousands due) takes one turn per claim, not all of it.
             .order_by(_ranked.c.rank, _ranked.c.next_attempt_at)
             .limit(bindparam("limit", type_=Integer()))
             .scalar_subquery()
