@@ -12,6 +12,8 @@ export interface SseFrame {
 export interface SseSink {
   frame(frame: SseFrame): void;
   retry(ms: number): void;
+  /** Any bytes arrived (heartbeats too): for a watchdog on silent connections. */
+  alive?(): void;
 }
 
 export class SseParser {
@@ -73,6 +75,7 @@ export async function readSse(body: ReadableStream<Uint8Array>, sink: SseSink): 
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
+      sink.alive?.();
       parser.push(decoder.decode(value, { stream: true }));
     }
   } finally {

@@ -54,6 +54,7 @@ export class SyncHandle {
   private closed = false;
   private abort: AbortController | null = null;
   private serverRetryMs: number | null = null;
+  private heartbeatMs = 15_000;
   private refreshTimer: ReturnType<typeof setInterval> | null = null;
   private viewing: [string, string] | null = null;
   private markReady!: () => void;
@@ -187,17 +188,26 @@ export class SyncHandle {
       end = how;
       abort.abort();
     };
+    // A connection that goes silent (no heartbeat for 2.5 of its intervals) is dropped.
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const alive = (): void => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => abort.abort(), this.heartbeatMs * 2.5);
+    };
+    alive();
     const reading = readSse(body, {
+      alive,
       retry: (ms) => (this.serverRetryMs = ms),
       frame: (frame) => {
         // Handled in order: a reset's refetch finishes before the next frame is told.
         pending = pending.then(() => this.frame(frame, stop, live)).catch((e) => this.handlers.onError?.(e));
       },
     });
-    return reading.then(
-      () => pending.then(() => end),
-      () => pending.then(() => end),
-    );
+    const done = (): Promise<"drop" | "again" | "stop"> => {
+      clearTimeout(watchdog);
+      return pending.then(() => end);
+    };
+    return reading.then(done, done);
   }
 
   private async frame(frame: SseFrame, stop: (how: "again" | "stop") => void, live: () => void): Promise<void> {
@@ -212,6 +222,7 @@ export class SyncHandle {
     }
     switch (event.type) {
       case "sync.connected":
+        this.heartbeatMs = (event.data.heartbeat_seconds || 15) * 1000;
         this.setWorkspace(event.data.workspace);
         this.memberMap.clear();
         for (const m of event.data.presence.members) this.memberMap.set(m.user_id, m);
