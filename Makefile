@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
 # Without npm the browser tests skip (and fail under CI=true).
 BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP))
+# The TypeScript client's dev dependencies (tsc, openapi-typescript), for its tests.
+TS_STAMP := clients/typescript/node_modules/.installed
+TS_DEPS := $(if $(shell command -v npm),$(TS_STAMP))
 
 .PHONY: run test lint typecheck check install clean
 
@@ -24,12 +27,16 @@ $(BROWSER_STAMP): tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(STAMP) $(BROWSER_DEPS)
+$(TS_STAMP): clients/typescript/package-lock.json
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(BROWSER_DEPS) $(TS_DEPS)
 
 run: $(STAMP)
 	$(BIN)/mechamental serve
 
-test: $(STAMP) $(BROWSER_DEPS)
+test: $(STAMP) $(BROWSER_DEPS) $(TS_DEPS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -42,4 +49,5 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules \
+		clients/typescript/node_modules clients/typescript/dist

@@ -1,0 +1,82 @@
+"""The TypeScript client's tests (clients/typescript/test, node's test runner) in the suite.
+
+Each node test file starts its own `mechamental serve` (own DATA_DIR) and runs here as one
+pytest test, so xdist spreads them; ports come from tests/ports.py. The client is compiled
+once per run (tsc, under a file lock: xdist workers share the tree). Without node or the
+package's node_modules the tests skip, except under CI=true where they fail.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI
+from tests.ports import free_port
+
+PACKAGE = Path(__file__).resolve().parents[2] / "clients" / "typescript"
+TESTS = sorted(p.name for p in (PACKAGE / "test").glob("*.test.mjs"))
+pytestmark = pytest.mark.timeout(300)
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    missing = [
+        what
+        for what, present in (
+            ("node", node is not None),
+            ("clients/typescript/node_modules (npm ci)", (PACKAGE / "node_modules").is_dir()),
+        )
+        if not present
+    ]
+    if missing:
+        message = f"TypeScript client tests need: {', '.join(missing)}"
+        if IN_CI:
+            pytest.fail(message + " (required under CI=true)")
+        pytest.skip(message)
+    assert node is not None
+    return node
+
+
+def _build(node: str) -> None:
+    """Compile src/ to dist/ once per change (a lock: xdist workers share the tree)."""
+    with (PACKAGE / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sources = [p.stat().st_mtime for p in (PACKAGE / "src").rglob("*.ts")]
+        stamp = PACKAGE / "dist" / ".built"
+        if stamp.exists() and stamp.stat().st_mtime >= max(sources):
+            return
+        tsc = PACKAGE / "node_modules" / "typescript" / "bin" / "tsc"
+        built = subprocess.run(
+            [node, str(tsc), "-p", "tsconfig.json"], cwd=PACKAGE, capture_output=True, text=True
+        )
+        assert built.returncode == 0, built.stdout + built.stderr
+        stamp.touch()
+
+
+@pytest.mark.parametrize("name", TESTS)
+def test_typescript_client(name: str) -> None:
+    node = _node()
+    _build(node)
+    env = {
+        **os.environ,
+        "MM_TEST_PORTS": ",".join(str(free_port()) for _ in range(4)),
+        "MECHAMENTAL_BIN": str(Path(sys.executable).with_name("mechamental")),
+        "MECHAMENTAL_PYTHON": sys.executable,
+    }
+    run = subprocess.run(
+        [node, "--test", "--test-reporter=spec", f"test/{name}"],
+        cwd=PACKAGE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    assert "# fail 0" in run.stdout or "fail 0" in run.stdout, run.stdout[-3000:]
