@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
 # Without npm the browser tests skip (and fail under CI=true).
-BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP))
+DOCS_STAMP := ui/docs-assets/node_modules/.installed
+BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP) $(DOCS_STAMP))
 
 .PHONY: run test lint typecheck check install clean
 
@@ -22,6 +23,11 @@ $(STAMP): pyproject.toml
 # The browser tests' npm packages (playwright-core), from the committed lockfile.
 $(BROWSER_STAMP): tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Swagger UI and ReDoc (pinned): only to check the copies in src/mechamental/static/docs.
+$(DOCS_STAMP): ui/docs-assets/package-lock.json
+	cd ui/docs-assets && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(STAMP) $(BROWSER_DEPS)
@@ -42,4 +48,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules ui/docs-assets/node_modules
