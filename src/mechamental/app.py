@@ -19,7 +19,7 @@ from mechamental.clock import Clock
 from mechamental.config import Settings, get_settings
 from mechamental.cors import CORSMiddleware
 from mechamental.db import Database
-from mechamental.docs_ui import install_docs
+from mechamental.docs_ui import install_docs, install_ui
 from mechamental.errors import install_handlers
 from mechamental.exposition import metrics_factory
 from mechamental.exposition import router as metrics_router
@@ -134,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_docs(app)
+    if settings.ui_enabled:
+        install_ui(app)
     install_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -1,4 +1,4 @@
-// Opens /docs and /redoc in Debian's chromium with every request to another host aborted (as on
+// Opens /docs, /redoc and /ui's sign-in link in Debian's chromium with every request to another host aborted (as on
 // a machine without internet) and reports what rendered. Run by tests/ui/test_docs_offline.py;
 // playwright-core comes from tests/browser/node_modules. Prints one JSON line.
 import { createRequire } from "node:module";
@@ -35,6 +35,13 @@ try {
     timeout: 30_000,
   });
   seen.redoc = await page.$$eval("h2", (els) => els.map((e) => e.textContent.trim()));
+  // The sign-in link `make run` prints: the token goes to sessionStorage, the fragment away.
+  await page.goto(`${api}/ui#token=${process.env.MECHAMENTAL_UI_TOKEN}`);
+  await page.waitForFunction(() => document.getElementById("state").textContent === "Signed in.");
+  seen.signIn = await page.evaluate(() => ({
+    stored: sessionStorage.getItem("mechamental.token"),
+    url: location.href,
+  }));
 } finally {
   await browser.close();
 }

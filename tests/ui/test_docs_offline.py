@@ -29,7 +29,8 @@ async def test_docs_and_redoc_render_their_operations_with_other_hosts_unreachab
     database_url: str, tmp_path: Path
 ) -> None:
     node = _require_browser()
-    async with lone_server(database_url, tmp_path) as proc:
+    token = "mm_not_checked_by_the_sign_in_page"
+    async with lone_server(database_url, tmp_path, MECHAMENTAL_UI="true") as proc:
         async with httpx.AsyncClient(base_url=proc.url, timeout=20) as client:
             for page in ("/docs", "/redoc"):
                 html = (await client.get(page)).text
@@ -38,7 +39,12 @@ async def test_docs_and_redoc_render_their_operations_with_other_hosts_unreachab
         run = await asyncio.create_subprocess_exec(
             node,
             str(HERE / "docs_offline.mjs"),
-            env={**os.environ, "MECHAMENTAL_API": proc.url, "CHROMIUM": CHROMIUM},
+            env={
+                **os.environ,
+                "MECHAMENTAL_API": proc.url,
+                "MECHAMENTAL_UI_TOKEN": token,
+                "CHROMIUM": CHROMIUM,
+            },
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -49,6 +55,7 @@ async def test_docs_and_redoc_render_their_operations_with_other_hosts_unreachab
     assert seen["failed"] == []
     assert set(seen["swagger"]) == paths
     assert len(seen["redoc"]) > 0
+    assert seen["signIn"] == {"stored": token, "url": f"{proc.url}/ui"}
 
 
 def test_the_committed_assets_are_the_pinned_npm_packages_copied(tmp_path: Path) -> None:
