@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
 # Without npm the browser tests skip (and fail under CI=true).
-BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP))
+DOCS_STAMP := ui/docs-assets/node_modules/.installed
+BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP) $(DOCS_STAMP))
 # The TypeScript client's dev dependencies (tsc, openapi-typescript), for its tests.
 TS_STAMP := clients/typescript/node_modules/.installed
 TS_DEPS := $(if $(shell command -v npm),$(TS_STAMP))
@@ -31,6 +32,11 @@ $(TS_STAMP): clients/typescript/package-lock.json
 	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Swagger UI and ReDoc (pinned): only to check the copies in src/mechamental/static/docs.
+$(DOCS_STAMP): ui/docs-assets/package-lock.json
+	cd ui/docs-assets && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(STAMP) $(BROWSER_DEPS) $(TS_DEPS)
 
 run: $(STAMP)
@@ -50,4 +56,4 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules \
-		clients/typescript/node_modules clients/typescript/dist
+		clients/typescript/node_modules clients/typescript/dist ui/docs-assets/node_modules

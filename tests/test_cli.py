@@ -193,7 +193,7 @@ def test_serve_bootstraps_an_empty_database(
     stop.append(proc)
     wait_healthy(proc, port)
     assert proc.stdout is not None
-    lines = [proc.stdout.readline().rstrip("\n") for _ in range(3)]
+    lines = [proc.stdout.readline().rstrip("\n") for _ in range(4)]
     org = re.search(r"organization (\S+)", lines[0])
     assert org, lines
     token_file = server_dir / "owner-token"
@@ -201,7 +201,9 @@ def test_serve_bootstraps_an_empty_database(
     secret = token_file.read_text().strip()
     assert TOKEN.match(secret)
     assert str(token_file) in lines[1] or "owner-token" in lines[1]
-    assert secret not in "\n".join(lines)  # the token itself is never printed
+    # The token is printed once, in the sign-in link's fragment (which no browser sends).
+    assert secret not in "\n".join(lines[:3])
+    assert lines[3] == f"Dashboard: http://127.0.0.1:{port}/ui#token={secret}"
     curl = lines[2][lines[2].index("curl") :]
     assert f":{port}/v1/orgs/{org[1]}/workspaces" in curl
 

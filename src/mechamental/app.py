@@ -19,6 +19,7 @@ from mechamental.clock import Clock
 from mechamental.config import Settings, get_settings
 from mechamental.cors import CORSMiddleware
 from mechamental.db import Database
+from mechamental.docs_ui import install_docs, install_ui
 from mechamental.errors import install_handlers
 from mechamental.exposition import metrics_factory
 from mechamental.exposition import router as metrics_router
@@ -129,7 +130,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         redirect_slashes=False,
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
+    if settings.ui_enabled:
+        install_ui(app)
     install_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)

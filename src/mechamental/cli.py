@@ -103,6 +103,9 @@ def bootstrap(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> 
         f'Try: curl -H "Authorization: Bearer $(cat {shlex.quote(str(path))})" '
         f"http://{_url_host(host)}:{port}/v1/orgs/{org_id}/workspaces"
     )
+    if settings.ui_enabled:
+        # In the fragment: a browser never sends it, so it reaches no server log.
+        typer.echo(f"Dashboard: http://{_url_host(host)}:{port}/ui#token={secret}")
 
 
 def _url_host(host: str) -> str:

@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     stream_ticket_seconds: int = Field(default=300, ge=10, le=86400)
     # `?access_token=` on the stream: None means on in development only (tickets replace it).
     allow_query_token: bool | None = None
+    # The dashboard at /ui (same origin): None means on in development only.
+    ui: bool | None = None
 
     default_region: str = "us-east-1"
     allowed_regions: Annotated[tuple[str, ...], NoDecode] = AWS_REGIONS
@@ -269,6 +271,11 @@ class Settings(BaseSettings):
         if self.allow_query_token is None:
             return self.env == "development"
         return self.allow_query_token
+
+    @property
+    def ui_enabled(self) -> bool:
+        """Whether /ui is served (development: yes unless MECHAMENTAL_UI=false)."""
+        return self.env == "development" if self.ui is None else self.ui
 
     @property
     def is_sqlite(self) -> bool:
