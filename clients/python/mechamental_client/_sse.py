@@ -32,7 +32,7 @@ def frames(lines: Iterator[str]) -> Iterator[Frame]:
     retry: int | None = None
     for line in lines:
         if line == "":
-            if data or retry is not None:
+            if data:
                 yield Frame(event, ident, "\n".join(data), retry)
             event, ident, data, retry = "message", None, [], None
             continue
