@@ -58,7 +58,7 @@ async def test_crud_pages_idempotency_conflicts_and_errors(
             made = [await client.create({"name": f"ws-{i}", "tags": ["t"]}) for i in range(5)]
             listed = [w.workspace_id async for w in client.list(page_size=2)]
             assert sorted(listed) == sorted(w.workspace_id for w in made)
-            assert [w async for w in client.list(q="ws-3")][0].name == "ws-3"
+            assert [w.name async for w in client.list(q="ws-3")] == ["ws-3"]
             again = await client.create({"name": "once"}, idempotency_key="k-1")
             twice = await client.create({"name": "once"}, idempotency_key="k-1")
             assert again.workspace_id == twice.workspace_id
