@@ -17,10 +17,11 @@ TS_DEPS := $(if $(shell command -v npm),$(TS_STAMP))
 # most tests wait on servers and sockets rather than on a core. `PYTEST_ARGS=` runs one.
 PYTEST_ARGS ?= -n 3
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e clients/python
 	touch $(STAMP)
 
 # The browser tests' npm packages (playwright-core), from the committed lockfile.

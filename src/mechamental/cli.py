@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -273,3 +274,18 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@app.command("watch")
+def watch_command(
+    workspace_id: Annotated[str, typer.Argument(help="The workspace to tail")],
+    org: Annotated[str, typer.Option(envvar="MECHAMENTAL_ORG", help="Its org")],
+    token: Annotated[str, typer.Option(envvar="MECHAMENTAL_TOKEN", help="An API key")],
+    url: Annotated[str, typer.Option(help="The service")] = "http://127.0.0.1:8000",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """Tail a workspace's events and presence, resuming across drops."""
+    from mechamental.watch import watch
+
+    with contextlib.suppress(KeyboardInterrupt):
+        watch(url=url, org_id=org, workspace_id=workspace_id, token=token, as_json=as_json)
