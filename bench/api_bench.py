@@ -10,7 +10,9 @@ With `--cors` the server lists an origin and every request carries it (`Origin:`
 browser's would: the CORS headers are on every response measured.
 With `--metrics` two servers run on the same database, one serving metrics (a token, and
 a scrape every second while it is measured) and one not; each endpoint is measured on
-both, alternating (off, on, on, off), and the table gives the on/off ratios instead.
+both, alternating (off, on, off, on: each run follows the other server's run, as in
+`sync_bench.py`), and the table gives the on/off ratios instead. `--metrics --control`
+runs the same with metrics off on both (an A/A test: the noise of the method).
 With `--limits` the rate limits are on (in memory), with buckets too large to refuse: every
 request measured is checked and carries the RateLimit headers. Without it they are off.
 """
@@ -24,7 +26,9 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -47,6 +51,9 @@ from mechamental.tables import workspaces
 from mechamental.workspaces.cursor import Position, encode_cursor
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from sync_client import cpu_seconds  # noqa: E402
+
 BIN = ROOT / ".venv" / "bin"
 
 
@@ -101,6 +108,11 @@ async def seed(url: str, org_id: str, count: int) -> tuple[str, str, str]:
     return issued.secret, ids[-1], ids[len(ids) // 20]
 
 
+# With `--metrics` the server runs on core 0 and wrk on core 1 (taskset), so that neither
+# takes the other's core: without it two identical servers differed by up to 17% in CPU
+# per request (A/A), more than what is measured.
+PIN_SERVER: list[str] = []
+PIN_LOAD: list[str] = []
 CORS_ORIGIN = "http://front-end.example"
 EXTRA_HEADERS: list[str] = []  # `--cors` adds an Origin header
 
@@ -108,6 +120,7 @@ EXTRA_HEADERS: list[str] = []  # `--cors` adds an Origin header
 def wrk(url: str, token: str, duration: int, script: str | None = None) -> dict[str, float]:
     """Run wrk -c32 and parse requests/s, p50 and p99 (ms)."""
     cmd = [
+        *PIN_LOAD,
         "wrk",
         "-t2",
         "-c32",
@@ -122,6 +135,7 @@ def wrk(url: str, token: str, duration: int, script: str | None = None) -> dict[
         cmd += ["-s", script]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"{url}: {non2xx.group(1)} error responses\n{out}")
@@ -130,7 +144,7 @@ def wrk(url: str, token: str, duration: int, script: str | None = None) -> dict[
         value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    return {"rps": rps, "p50": pct("50"), "p99": pct("99")}
+    return {"rps": rps, "requests": requests, "p50": pct("50"), "p99": pct("99")}
 
 
 METRICS_TOKEN = "bench-metrics-token-" + "m" * 16
@@ -162,7 +176,8 @@ def start_server(
         "MECHAMENTAL_RUN_WORKER": "false",
     }
     proc = subprocess.Popen(
-        [str(BIN / "mechamental"), "serve", "--port", str(port), "--no-migrate"], env=env
+        [*PIN_SERVER, str(BIN / "mechamental"), "serve", "--port", str(port), "--no-migrate"],
+        env=env,
     )
     for _ in range(100):
         try:
@@ -239,9 +254,20 @@ class Scraper:
 
 
 def metrics_cost(
-    bases: dict[str, str], token: str, workspace_id: str, seconds: int, lua: Path
+    bases: dict[str, str],
+    pids: dict[str, int],
+    token: str,
+    workspace_id: str,
+    seconds: int,
+    lua: Path,
+    control: bool,
+    rounds: int,
 ) -> None:
-    """Each endpoint on the server without metrics and the one with, alternating."""
+    """Each endpoint on the server without metrics and the one with, alternating.
+
+    Besides requests/s and p99 (noisy: wrk shares the two cores with the server), the
+    server's CPU time per request, which is what metrics add and is steadier.
+    """
     paths = {
         "GET /healthz": ("/healthz", None),
         "GET workspace": (f"/v1/orgs/small/workspaces/{workspace_id}", None),
@@ -250,24 +276,31 @@ def metrics_cost(
     }
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     for name, (path, script) in paths.items():
-        for mode in ("off", "on", "on", "off"):
-            scraper = Scraper(bases[mode]) if mode == "on" else None
+        for mode in ("off", "on") * rounds:
+            scraper = Scraper(bases[mode]) if mode == "on" and not control else None
+            cpu0 = cpu_seconds(pids[mode])
             try:
                 result = wrk(f"{bases[mode]}{path}", token, seconds, script)
             finally:
                 if scraper is not None:
                     scraper.close()
+            result["cpu_us"] = (cpu_seconds(pids[mode]) - cpu0) / result["requests"] * 1e6
             runs.setdefault((name, mode), []).append(result)
-    print(f"\nmetrics on vs off: wrk -t2 -c32 -d{seconds}s, each twice, alternating")
-    print(f"{'endpoint':<16}{'off req/s':>11}{'on req/s':>10}{'on/off':>8}{'p99 on/off':>12}")
+    what = "A/A control (both off)" if control else "metrics on vs off"
+    print(f"\n{what}: wrk -t2 -c32 -d{seconds}s, each {rounds} times, alternating, medians")
+    print(f"{'endpoint':<16}{'off req/s':>11}{'on req/s':>10}{'on/off':>8}{'p99 on/off':>12}"
+          f"{'cpu/req off':>13}{'on':>7}{'on/off':>8}")  # fmt: skip
     for name in paths:
         off, on = runs[(name, "off")], runs[(name, "on")]
-        rps_off = sum(r["rps"] for r in off) / len(off)
-        rps_on = sum(r["rps"] for r in on) / len(on)
-        p99_off = sum(r["p99"] for r in off) / len(off)
-        p99_on = sum(r["p99"] for r in on) / len(on)
+
+        def median(results: list[dict[str, float]], key: str) -> float:
+            return statistics.median(r[key] for r in results)
+
+        rps_off, rps_on = median(off, "rps"), median(on, "rps")
+        cpu_off, cpu_on = median(off, "cpu_us"), median(on, "cpu_us")
         print(f"{name:<16}{rps_off:>11.0f}{rps_on:>10.0f}{rps_on / rps_off:>8.3f}"
-              f"{p99_on / p99_off:>12.3f}")  # fmt: skip
+              f"{median(on, 'p99') / median(off, 'p99'):>12.3f}"
+              f"{cpu_off:>10.0f} us{cpu_on:>4.0f} us{cpu_on / cpu_off:>6.3f}")  # fmt: skip
 
 
 def scaling(base: str, key: bytes, orgs: dict[str, tuple[str, str]], seconds: int) -> None:
@@ -299,7 +332,13 @@ def main() -> None:
     parser.add_argument("--cors", action="store_true", help="an allowed Origin on every request")
     parser.add_argument("--metrics", action="store_true", help="metrics on vs off (ratios)")
     parser.add_argument("--limits", action="store_true", help="rate limits on (never refusing)")
+    parser.add_argument("--rounds", type=int, default=4, help="with --metrics: runs per side")
+    parser.add_argument(
+        "--control", action="store_true", help="with --metrics: neither server has metrics (A/A)"
+    )
     args = parser.parse_args()
+    if args.metrics and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        PIN_SERVER[:], PIN_LOAD[:] = ["taskset", "-c", "0"], ["taskset", "-c", "1"]
     if args.cors:
         EXTRA_HEADERS.append(f"Origin: {CORS_ORIGIN}")
     if not shutil.which("wrk"):
@@ -319,11 +358,23 @@ def main() -> None:
         )
         if args.metrics:
             on_port = free_port()
-            on = start_server(url, data_dir, on_port, args.cors, args.limits, metrics=True)
+            on = start_server(
+                url, data_dir, on_port, args.cors, args.limits, metrics=not args.control
+            )
             bases = {"off": f"http://127.0.0.1:{port}", "on": f"http://127.0.0.1:{on_port}"}
             try:
                 print(f"backend={args.backend}, cors={args.cors}")
-                metrics_cost(bases, small_token, small_ws, args.duration, lua)
+                pids = {"off": server.pid, "on": on.pid}
+                metrics_cost(
+                    bases,
+                    pids,
+                    small_token,
+                    small_ws,
+                    args.duration,
+                    lua,
+                    args.control,
+                    args.rounds,
+                )
             finally:
                 for proc in (server, on):
                     proc.terminate()

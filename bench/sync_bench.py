@@ -30,7 +30,9 @@ import concurrent.futures
 import os
 import random
 import resource
+import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -321,7 +323,10 @@ class _AllSeqs(dict[int, list[float]]):
 
 
 METRICS_TOKEN = "bench-metrics-token-" + "m" * 16
-ORDER = ("off", "on", "off", "on")  # each run follows the other server's run (see --control)
+ORDER = ("off", "on")  # times --rounds: each run follows the other server's run (see --control)
+# With --metrics the servers run on core 0 and this load generator on core 1, so that
+# neither takes the other's core (what was left of the A/A noise).
+PIN_SERVER: list[str] = []
 
 
 async def scrape_every_second(port: int) -> None:
@@ -350,14 +355,14 @@ async def measured(bench: Bench, mode: str, work: Any) -> dict[str, Any]:
             scraper.cancel()
 
 
-def _mean(results: list[dict[str, Any]], *path: str) -> float:
-    total = 0.0
+def _median(results: list[dict[str, Any]], *path: str) -> float:
+    values = []
     for r in results:
         value: Any = r
         for key in path:
             value = value[key]
-        total += float(value)
-    return total / len(results)
+        values.append(float(value))
+    return statistics.median(values)
 
 
 async def run_metrics(args: argparse.Namespace, servers: dict[str, tuple[int, int]]) -> None:
@@ -366,23 +371,25 @@ async def run_metrics(args: argparse.Namespace, servers: dict[str, tuple[int, in
     for bench in benches.values():
         await bench.setup()
     figures = [("latency", "p50"), ("latency", "p99"), ("all_streams", "p99"), ("server_cpu",)]
-    print("\nmetrics on/off ratios (means of two runs each; latency per (event, stream))")
+    print(
+        f"\nmetrics on/off ratios (medians of {args.rounds} runs each; latency per (event, stream))"
+    )
     print(f"{'streams':>8} {'p50':>7} {'p99':>7} {'all p99':>8} {'srv cpu':>8}")
     for n in [int(s) for s in args.sizes.split(",") if s]:
         runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
-        for mode in ORDER:
+        for mode in ORDER * args.rounds:
             bench = benches[mode]
             runs[mode].append(await measured(bench, mode, bench.fanout(n, floor=False)))
-        ratios = [_mean(runs["on"], *f) / _mean(runs["off"], *f) for f in figures]
+        ratios = [_median(runs["on"], *f) / _median(runs["off"], *f) for f in figures]
         print(f"{n:>8} " + " ".join(f"{r:>7.3f}" for r in ratios), flush=True)
     if args.presence_seconds:
         pres: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
-        for mode in ORDER:
+        for mode in ORDER * args.rounds:
             bench = benches[mode]
             pres[mode].append(await measured(bench, mode, bench.presence_load()))
         names = [("call", "p50"), ("call", "p99"), ("delivery", "p50"), ("delivery", "p99"),
                  ("server_cpu",)]  # fmt: skip
-        ratios = [_mean(pres["on"], *f) / _mean(pres["off"], *f) for f in names]
+        ratios = [_median(pres["on"], *f) / _median(pres["off"], *f) for f in names]
         labels = ["call p50", "call p99", "delivery p50", "delivery p99", "server cpu"]
         print(
             "presence on/off: "
@@ -416,7 +423,11 @@ def main() -> None:
                         help="a server with metrics vs one without (ratios), no floor")  # fmt: skip
     parser.add_argument("--control", action="store_true",
                         help="with --metrics: neither server has metrics (A/A)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3, help="with --metrics: runs per side")
     args = parser.parse_args()
+    if args.metrics and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        PIN_SERVER[:] = ["taskset", "-c", "0"]
+        os.sched_setaffinity(0, {1})
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     data = Path(tempfile.mkdtemp(prefix="mm-sync-bench-"))
@@ -436,7 +447,7 @@ def main() -> None:
     args.database_url = f"sqlite:///{data / 'mechamental.db'}"
     api_port, floor_port = free_port(), free_port()
     log = (data / "server.log").open("wb")
-    command = [str(BIN / "mechamental"), "serve", "--port", str(api_port)]
+    command = [*PIN_SERVER, str(BIN / "mechamental"), "serve", "--port", str(api_port)]
     if os.environ.get("SYNC_BENCH_SERVER"):  # e.g. a profiling wrapper (gets the port)
         subprocess.run([str(BIN / "mechamental"), "migrate"], env=env, check=True)
         command = [*os.environ["SYNC_BENCH_SERVER"].split(), str(api_port)]
@@ -453,8 +464,8 @@ def main() -> None:
             on_env = {**env, "MECHAMENTAL_DATA_DIR": str(on_data), **token}
             on_port = free_port()
             on_log = (on_data / "server.log").open("wb")
-            on = subprocess.Popen([str(BIN / "mechamental"), "serve", "--port", str(on_port)],
-                                  env=on_env, stdout=on_log, stderr=subprocess.STDOUT)  # fmt: skip
+            on_command = [*PIN_SERVER, str(BIN / "mechamental"), "serve", "--port", str(on_port)]
+            on = subprocess.Popen(on_command, env=on_env, stdout=on_log, stderr=subprocess.STDOUT)
             try:
                 wait_ready(on_port, on)
                 servers = {"off": (api_port, api.pid), "on": (on_port, on.pid)}
