@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,44 +20,21 @@ import pytest
 from mechamental.auth import tokens
 from mechamental.auth.permissions import Role
 from mechamental.db import Database
-from tests.conftest import IN_CI, create_tenant
+from tests.conftest import create_tenant
 from tests.sync.procs import free_port, lone_server
+from tests.tools import CHROMIUM, require_browser
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 pytestmark = [
     pytest.mark.timeout(300),
     pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
 ]
 
 
-def _require_browser() -> str:
-    node = shutil.which("node")
-    missing = [
-        what
-        for what, present in (
-            ("node", node is not None),
-            (
-                "tests/browser/node_modules (npm ci)",
-                (HERE / "node_modules" / "playwright-core").is_dir(),
-            ),
-            (CHROMIUM, Path(CHROMIUM).exists()),
-        )
-        if not present
-    ]
-    if missing:
-        message = f"browser tests need: {', '.join(missing)}"
-        if IN_CI:
-            pytest.fail(message + " (required under CI=true)")
-        pytest.skip(message)
-    assert node is not None
-    return node
-
-
 async def test_a_page_on_another_origin_uses_tickets_presence_etags_and_sees_revocation(
     database_url: str, tmp_path: Path
 ) -> None:
-    node = _require_browser()
+    node = require_browser()
     page_port = free_port()
     page_origin = f"http://127.0.0.1:{page_port}"
     db = Database(database_url)

@@ -10,38 +10,18 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
 from tests.ports import free_port
+from tests.tools import require_node
 
 PACKAGE = Path(__file__).resolve().parents[2] / "clients" / "typescript"
 TESTS = sorted(p.name for p in (PACKAGE / "test").glob("*.test.mjs"))
 pytestmark = pytest.mark.timeout(300)
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    missing = [
-        what
-        for what, present in (
-            ("node", node is not None),
-            ("clients/typescript/node_modules (npm ci)", (PACKAGE / "node_modules").is_dir()),
-        )
-        if not present
-    ]
-    if missing:
-        message = f"TypeScript client tests need: {', '.join(missing)}"
-        if IN_CI:
-            pytest.fail(message + " (required under CI=true)")
-        pytest.skip(message)
-    assert node is not None
-    return node
 
 
 def _build(node: str) -> None:
@@ -62,7 +42,7 @@ def _build(node: str) -> None:
 
 @pytest.mark.parametrize("name", TESTS)
 def test_typescript_client(name: str) -> None:
-    node = _node()
+    node = require_node(PACKAGE)
     _build(node)
     env = {
         **os.environ,

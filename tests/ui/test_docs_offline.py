@@ -16,9 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.test_front_door import CHROMIUM, _require_browser
-from tests.conftest import IN_CI
 from tests.sync.procs import lone_server
+from tests.tools import CHROMIUM, require_browser, require_node
 
 HERE = Path(__file__).resolve().parent
 pytestmark = [pytest.mark.timeout(300)]
@@ -28,7 +27,7 @@ pytestmark = [pytest.mark.timeout(300)]
 async def test_docs_and_redoc_render_their_operations_with_other_hosts_unreachable(
     database_url: str, tmp_path: Path
 ) -> None:
-    node = _require_browser()
+    node = require_browser()
     token = "mm_not_checked_by_the_sign_in_page"
     async with lone_server(database_url, tmp_path, MECHAMENTAL_UI="true") as proc:
         async with httpx.AsyncClient(base_url=proc.url, timeout=20) as client:
@@ -62,12 +61,7 @@ def test_the_committed_assets_are_the_pinned_npm_packages_copied(tmp_path: Path)
     """ui/docs-assets/copy.mjs, rerun from its lockfile's packages, gives the committed files."""
     assets = HERE.parents[1] / "ui" / "docs-assets"
     committed = HERE.parents[1] / "src" / "mechamental" / "static" / "docs"
-    node = _require_browser()
-    if not (assets / "node_modules" / "redoc").is_dir():
-        message = "ui/docs-assets/node_modules missing (make install runs npm ci there)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    node = require_node(assets)
     subprocess.run(
         [node, str(assets / "copy.mjs")],
         env={**os.environ, "DOCS_ASSETS_OUT": str(tmp_path)},
