@@ -43,6 +43,7 @@ def worker(
 ) -> None:
     """Run the bucket and webhook workers alone (for API processes with RUN_WORKER=false)."""
     from mechamental.clock import Clock
+    from mechamental.exposition import MetricsComponent
     from mechamental.sealing import SecretBox
     from mechamental.webhooks.signing import SEAL_LABEL
     from mechamental.webhooks.worker import WebhookWorker
@@ -53,7 +54,15 @@ def worker(
         box = SecretBox(settings.resolved_secret_key(), label=SEAL_LABEL)
         return WebhookWorker(db=db, settings=settings, clock=Clock(), box=box)
 
-    worker_main(concurrency, [webhooks])
+    def metrics_port(db: Database) -> Component:
+        return MetricsComponent(db=db, settings=settings, extras={})
+
+    others = [webhooks]
+    if settings.metrics_port is not None:  # a target of its own (exposition)
+        others.insert(0, metrics_port)
+    elif settings.metrics_token is not None:
+        typer.echo("worker: metrics are served on METRICS_PORT only (no HTTP API here)", err=True)
+    worker_main(concurrency, others)
 
 
 T = TypeVar("T")

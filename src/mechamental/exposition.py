@@ -11,6 +11,8 @@ that answers a scrape (either port: the metrics port is bound with SO_REUSEPORT 
 worker) adds up all of them. A worker that stops removes its live gauges; one that died
 is noticed at the next scrape (its pid is gone). Chosen over one port per worker because
 Prometheus then needs one target, not N whose numbers change as workers restart.
+`mechamental worker` (bucket jobs and webhooks alone) is a process of its own and a target
+of its own: it serves its metrics on `METRICS_PORT` (it has no HTTP API for the token).
 
 Readings that stand for the whole service (outbox pending, bucket jobs, presence members)
 are read by the answering process at scrape time: three COUNTs on indexes (only the rows
@@ -114,10 +116,10 @@ def _reap_dead(path: str) -> None:
 class Scrape(Collector):
     """The families of this process (or of every worker) and the readings, as one collector."""
 
-    def __init__(self, services: Services) -> None:
-        self.db: Database = services.db
-        self.services = services
-        self.readings_seconds = services.settings.metrics_readings_seconds
+    def __init__(self, *, db: Database, settings: Settings, extras: dict[str, Any]) -> None:
+        self.db = db
+        self.extras = extras  # the process's sync hub, when it has one (its Redis state)
+        self.readings_seconds = settings.metrics_readings_seconds
         self.readings: Readings | None = None
         self._read_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -173,7 +175,7 @@ class Scrape(Collector):
         yield from self._scraped()
 
     def _scraped(self) -> Iterable[Any]:
-        hub: SyncHub | None = self.services.extras.get(SYNC_KEY)
+        hub: SyncHub | None = self.extras.get(SYNC_KEY)
         readings = self.readings
         return metrics.scraped_families(
             outbox_pending=readings.outbox_pending if readings else None,
@@ -194,10 +196,10 @@ class MetricsComponent(PeriodicComponent):
 
     name = "metrics"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, *, db: Database, settings: Settings, extras: dict[str, Any]) -> None:
         super().__init__(SAMPLE_SECONDS)
-        self.settings: Settings = services.settings
-        self.scrape = Scrape(services)
+        self.settings = settings
+        self.scrape = Scrape(db=db, settings=settings, extras=extras)
         self._server: ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -242,7 +244,7 @@ def metrics_factory(services: Services) -> Component | None:
     settings = services.settings
     if settings.metrics_token is None and settings.metrics_port is None:
         return None
-    component = MetricsComponent(services)
+    component = MetricsComponent(db=services.db, settings=settings, extras=services.extras)
     services.extras[EXTRAS_KEY] = component
     return component
 
