@@ -1,90 +1,93 @@
 """One HTTP attempt: a signed POST through a shared, guarded connection pool.
 
-httpx (async) with no redirects, a total deadline (`WEBHOOK_TIMEOUT_SECONDS`, 10 s) on
-top of httpx's per-phase timeouts, and at most `RESPONSE_CAP` bytes of the answer read.
-Unless private addresses are allowed, the pool connects through `GuardedBackend`, which
-resolves the host itself, refuses any non-public answer and connects to the address it
-checked: the URL keeps its hostname, so TLS SNI, certificate checks and the pool's
-per-origin connections stay what they would be without the guard.
+aiohttp's client, not httpx: measured on this machine (one core each, a local aiohttp
+receiver, keep-alive), a POST costs 0.33-0.44 ms of CPU with aiohttp and 1.2-3.2 ms with
+httpx 0.29 (plain `AsyncClient.post`, or ours), and the sender is most of a delivery's
+cost (httpx was 54% of the worker's CPU). httpx stays for the JWKS fetch, where the rate
+is one request in minutes.
+
+No redirects, a total deadline (`WEBHOOK_TIMEOUT_SECONDS`, 10 s), at most `RESPONSE_CAP`
+bytes of the answer read (then the connection is dropped, not drained). Unless private
+addresses are allowed, the pool resolves through `GuardedResolver`, which refuses any
+non-public answer, with no DNS cache, so every new connection goes to an address checked
+just before; an IP-literal URL (aiohttp does not resolve those) is checked in `post`. The
+URL keeps its hostname, so TLS SNI, certificate checks and per-origin pooling are what
+they would be without the guard.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import time
-import typing
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import httpcore
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from mechamental.webhooks import addresses
 
 RESPONSE_CAP = 4096  # bytes of a response read (the rest is dropped with the connection)
 ERROR_CAP = 300
+READ_CHUNK = 1024
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to public addresses, resolved and checked at connect time."""
+class GuardedResolver(AbstractResolver):
+    """Resolves a host and answers only if every address is public."""
 
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Resolve `host`, check every address, connect to the first that answers."""
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """The checked addresses (RefusedAddress if any is not public)."""
         found = await addresses.checked_addresses(host, port)
-        error: Exception | None = None
-        for address in found:
-            try:
-                return await self._inner.connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        assert error is not None
-        raise error
+        return [
+            {
+                "hostname": host,
+                "host": str(address),
+                "port": port,
+                "family": socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in found
+        ]
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Never: endpoints are TCP URLs."""
-        raise addresses.RefusedAddress("unix sockets are not webhook endpoints")
-
-    async def sleep(self, seconds: float) -> None:
-        """As the default backend."""
-        await self._inner.sleep(seconds)
+    async def close(self) -> None:
+        """Nothing held."""
 
 
-def make_client(*, allow_private: bool, max_connections: int, timeout: float) -> httpx.AsyncClient:
-    """The process's one webhook client (its pool is shared by every endpoint)."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=64)
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    if not allow_private:
-        # httpx builds its pool without a way to pass a network backend: rebuild it with one.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(),
-        )
-    return httpx.AsyncClient(
-        transport=transport,
-        follow_redirects=False,
-        timeout=httpx.Timeout(timeout),
-        trust_env=False,
-        headers={"user-agent": "MechaMental-Webhooks/1"},
+@dataclass(eq=False)
+class Client:
+    """The process's one webhook pool (shared by every endpoint)."""
+
+    session: aiohttp.ClientSession
+    guarded: bool
+
+    async def aclose(self) -> None:
+        """Close the pool's connections."""
+        await self.session.close()
+
+
+def make_client(*, allow_private: bool, max_connections: int, timeout: float) -> Client:
+    """The pool (call inside the running loop: aiohttp binds it)."""
+    connector = aiohttp.TCPConnector(
+        limit=max_connections,
+        limit_per_host=0,  # per endpoint: the worker's WEBHOOK_ENDPOINT_CONCURRENCY
+        use_dns_cache=False,  # check what the name resolves to at every connection
+        resolver=None if allow_private else GuardedResolver(),
     )
+    session = aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        headers={"user-agent": "MechaMental-Webhooks/1"},
+        auto_decompress=False,
+        trust_env=False,
+        cookie_jar=aiohttp.DummyCookieJar(),  # receivers' cookies are not kept
+        skip_auto_headers=("Accept-Encoding",),
+    )
+    return Client(session, guarded=not allow_private)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +104,18 @@ class Result:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+async def _check_literal(url: str) -> None:
+    """An IP-literal host must be public (aiohttp connects to those without resolving)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name: GuardedResolver checks it
+    await addresses.checked_addresses(host, 0)
+
+
 async def post(
-    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], *, deadline: float
+    client: Client, url: str, body: bytes, headers: dict[str, str], *, deadline: float
 ) -> Result:
     """POST `body` to `url` once; never raises for the endpoint's failures."""
     started = time.perf_counter()
@@ -110,28 +123,35 @@ async def post(
     error: str | None = None
     try:
         async with asyncio.timeout(deadline):
-            request = client.build_request("POST", url, content=body, headers=headers)
-            response = await client.send(request, stream=True)
-            try:
-                status = response.status_code
+            if client.guarded:
+                await _check_literal(url)
+            async with client.session.post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                status = response.status
                 read = 0
                 snippet = b""
-                async for part in response.aiter_raw():
+                while read < RESPONSE_CAP:
+                    part = await response.content.read(READ_CHUNK)
+                    if not part:
+                        break
                     if read < ERROR_CAP:
                         snippet += part[: ERROR_CAP - read]
                     read += len(part)
-                    if read >= RESPONSE_CAP:
-                        break
+                else:
+                    response.close()  # more than the cap: drop the connection, not drain it
                 if not 200 <= status < 300:
                     text = snippet.decode("utf-8", "replace").strip()
                     error = f"HTTP {status}" + (f": {text}" if text else "")
-            finally:
-                await response.aclose()
     except TimeoutError:
         error = f"timed out after {deadline:g} s"
     except addresses.RefusedAddress as exc:
         error = f"refused: {exc}"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except aiohttp.ClientError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, addresses.RefusedAddress):
+            error = f"refused: {cause}"
+        else:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     duration = int((time.perf_counter() - started) * 1000)
     return Result(status, duration, error[:ERROR_CAP] if error else None)

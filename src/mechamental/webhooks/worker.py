@@ -21,8 +21,6 @@ import time
 from collections import Counter, deque
 from datetime import datetime
 
-import httpx
-
 from mechamental.buckets.worker import worker_id
 from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings
@@ -61,7 +59,7 @@ class WebhookWorker(Component):
         self._waiting: dict[str, deque[tuple[Claimed, Target | None]]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._client: sender.Client | None = None
         self._failing = False
         self._stopping = False
         self._recorder = OutcomeRecorder(db, window=RECORD_WINDOW)
