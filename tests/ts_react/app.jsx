@@ -1,7 +1,8 @@
 // The React app the Chromium test drives (bundled by react_chromium.mjs with esbuild, React's
 // development build, so StrictMode really mounts twice). Each "slot" is one user: its own
-// client and root. What the hooks return after every commit is recorded in window.seen; how
-// often the tree's client opened a handle in window.syncCalls (counted, not replaced).
+// client and root, a Viewer per [type, id] of its `viewing` list. What the hooks return after
+// every commit is recorded in window.seen; how often the slot's client opened a handle in
+// window.syncCalls (counted, not replaced).
 import { StrictMode, useEffect } from "react";
 import { createRoot } from "react-dom/client";
 import { MechaMental } from "@mechamental/client";
@@ -16,6 +17,13 @@ const memberJson = (m) => ({ user_id: m.user_id, viewing: m.viewing ? `${m.viewi
 
 function record(slot, part, value) {
   window.seen[slot] = { ...window.seen[slot], [part]: value };
+}
+
+function recordViewers(slot, resource, users) {
+  const viewers = { ...window.seen[slot]?.viewers };
+  if (users === null) delete viewers[resource];
+  else viewers[resource] = users;
+  record(slot, "viewers", viewers);
 }
 
 function Title({ slot }) {
@@ -40,8 +48,9 @@ function People({ slot }) {
 function Viewer({ slot, type, id }) {
   const viewers = useViewing(type, id);
   useEffect(() => {
-    record(slot, "viewers", { resource: `${type}/${id}`, users: viewers.map((m) => m.user_id) });
+    recordViewers(slot, `${type}/${id}`, viewers.map((m) => m.user_id));
   });
+  useEffect(() => () => recordViewers(slot, `${type}/${id}`, null), [slot, type, id]);
   return <p>{viewers.length} others view {type}/{id}</p>;
 }
 
@@ -50,7 +59,7 @@ function App({ slot, client, workspaceId, viewing }) {
     <MechaMentalProvider client={client} workspaceId={workspaceId}>
       <Title slot={slot} />
       <People slot={slot} />
-      {viewing ? <Viewer slot={slot} type={viewing[0]} id={viewing[1]} /> : null}
+      {viewing.map(([type, id]) => <Viewer key={`${type}/${id}`} slot={slot} type={type} id={id} />)}
     </MechaMentalProvider>
   );
 }
@@ -77,7 +86,6 @@ window.app = {
   },
   view(slot, viewing) {
     slots[slot].viewing = viewing;
-    if (!viewing) record(slot, "viewers", null);
     render(slot);
   },
   unmount(slot) {

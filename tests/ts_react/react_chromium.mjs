@@ -1,6 +1,7 @@
 // @mechamental/client/react in real Chromium against a real `mechamental serve`: a page on
 // another origin (CORS) mounts two StrictMode trees, alice's and bob's; they see each other
-// in usePresence, see who views what through useViewing (args changed, unmounted), see a PUT
+// in usePresence, see who views what through useViewing (args changed, a newer viewer
+// mounted and unmounted, the last one unmounted), see a PUT
 // made through the API in useWorkspace, and a delete. StrictMode's double mount opens one
 // stream and never leaves presence (the server's /metrics and the client's sync calls say).
 // Run by tests/ts_react/test_react.py; prints one JSON line with what it saw.
@@ -100,7 +101,7 @@ try {
     });
 
   // alice, StrictMode, three components on the workspace, viewing doc-1.
-  await mount("alice", ["document", "doc-1"]);
+  await mount("alice", [["document", "doc-1"]]);
   await waitSeen("alice live, viewing doc-1", (s) =>
     s.alice?.workspace?.status === "live" &&
     s.alice.presence?.me === "alice" &&
@@ -109,9 +110,9 @@ try {
   result.aliceWorkspace = (await seen()).alice.workspace;
 
   // bob joins, viewing the same document: each sees the other, and who views doc-1.
-  await mount("bob", ["document", "doc-1"]);
+  await mount("bob", [["document", "doc-1"]]);
   await waitSeen("each sees the other view doc-1", (s) =>
-    s.bob?.viewers?.users?.join() === "alice" && s.alice?.viewers?.users?.join() === "bob");
+    s.bob?.viewers?.["document/doc-1"]?.join() === "alice" && s.alice?.viewers?.["document/doc-1"]?.join() === "bob");
   result.bobOthers = others(await seen(), "bob");
   result.aliceOthers = others(await seen(), "alice");
   const afterMounts = await metrics();
@@ -119,13 +120,19 @@ try {
   assert.deepEqual(result.afterMounts, { streams: 2, opens: 2, leaves: 0, syncCalls: { alice: 1, bob: 1 } });
 
   // alice's args change: she views doc-2; nobody views doc-1 with bob any more.
-  await page.evaluate(() => window.app.view("alice", ["document", "doc-2"]));
+  const aliceViews = (s, resource) => others(s, "bob").some((m) => m.user_id === "alice" && m.viewing === resource);
+  await page.evaluate(() => window.app.view("alice", [["document", "doc-2"]]));
   await waitSeen("bob sees alice move to doc-2", (s) =>
-    s.bob.viewers.users.length === 0 && others(s, "bob").some((m) => m.user_id === "alice" && m.viewing === "document/doc-2"));
-  // alice's viewer unmounts: still present, viewing nothing.
-  await page.evaluate(() => window.app.view("alice", null));
+    s.bob.viewers["document/doc-1"].length === 0 && aliceViews(s, "document/doc-2"));
+  // A second viewer mounts: the newest is announced; once it unmounts, the one before again.
+  await page.evaluate(() => window.app.view("alice", [["document", "doc-2"], ["sheet", "s-3"]]));
+  await waitSeen("bob sees alice on the newest viewer", (s) => aliceViews(s, "sheet/s-3"));
+  await page.evaluate(() => window.app.view("alice", [["document", "doc-2"]]));
+  await waitSeen("bob sees alice back on doc-2", (s) => aliceViews(s, "document/doc-2"));
+  // alice's last viewer unmounts: still present, viewing nothing.
+  await page.evaluate(() => window.app.view("alice", []));
   await waitSeen("bob sees alice view nothing", (s) =>
-    others(s, "bob").some((m) => m.user_id === "alice" && m.viewing === null));
+    aliceViews(s, null));
   result.bobOthersAfterUnview = others(await seen(), "bob");
 
   // A PUT through the API: both trees' useWorkspace follow.
