@@ -1,0 +1,87 @@
+"""`@mechamental/client/react` in real Chromium, in the suite.
+
+tests/ts_react/react_chromium.mjs bundles a small React app (esbuild, React's development
+build so StrictMode mounts twice), serves it from its own loopback origin, starts its own
+`mechamental serve` (CORS for that origin, metrics on) and drives Debian's chromium with
+playwright-core; everything comes from clients/typescript's dev dependencies. Here the
+client is compiled once (as tests/ts_client does), the script runs, and what it saw is
+checked. Without node, those node_modules or chromium the test skips, except under CI=true
+where it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI
+from tests.ports import free_port
+from tests.ts_client.test_typescript import PACKAGE, _build
+
+HERE = Path(__file__).resolve().parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.timeout(300)
+
+
+def _require_browser() -> str:
+    node = shutil.which("node")
+    modules = PACKAGE / "node_modules"
+    missing = [
+        what
+        for what, present in (
+            ("node", node is not None),
+            *(
+                (f"clients/typescript/node_modules/{name} (npm ci)", (modules / name).is_dir())
+                for name in ("react", "react-dom", "esbuild", "playwright-core", "typescript")
+            ),
+            (CHROMIUM, Path(CHROMIUM).exists()),
+        )
+        if not present
+    ]
+    if missing:
+        message = f"React browser tests need: {', '.join(missing)}"
+        if IN_CI:
+            pytest.fail(message + " (required under CI=true)")
+        pytest.skip(message)
+    assert node is not None
+    return node
+
+
+def test_react_hooks_share_one_stream_and_follow_presence_viewing_and_edits() -> None:
+    node = _require_browser()
+    _build(node)
+    env = {
+        **os.environ,
+        "MM_TEST_PORTS": ",".join(str(free_port()) for _ in range(3)),
+        "MECHAMENTAL_BIN": str(Path(sys.executable).with_name("mechamental")),
+        "CHROMIUM": CHROMIUM,
+    }
+    run = subprocess.run(
+        [node, str(HERE / "react_chromium.mjs")],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["aliceWorkspace"] == {"name": "shared", "status": "live", "error": None}
+    assert seen["aliceOthers"] == [{"user_id": "bob", "viewing": "document/doc-1"}]
+    assert seen["bobOthers"] == [{"user_id": "alice", "viewing": "document/doc-1"}]
+    # StrictMode mounted each tree twice: still one handle and one stream each, no leave.
+    assert seen["afterMounts"] == {
+        "streams": 2,
+        "opens": 2,
+        "leaves": 0,
+        "syncCalls": {"alice": 1, "bob": 1},
+    }
+    assert seen["bobOthersAfterUnview"] == [{"user_id": "alice", "viewing": None}]
+    assert seen["bobAfterDelete"] == {"name": None, "status": "closed", "error": None}
+    assert seen["syncCalls"] == {"alice": 1, "bob": 1}
