@@ -6,8 +6,10 @@ A missing tool skips the test on a developer's machine and fails it under CI=tru
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from tests.conftest import IN_CI
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PLAYWRIGHT = ROOT / "tests" / "browser" / "node_modules" / "playwright-core"
+TS_CLIENT = ROOT / "clients" / "typescript"
 
 
 def require_tools(needs: Mapping[str, bool]) -> None:
@@ -49,3 +52,20 @@ def require_browser(*npm_dirs: Path) -> str:
     node = require_node(ROOT / "tests" / "browser", *npm_dirs)
     require_tools({"playwright-core": PLAYWRIGHT.is_dir(), CHROMIUM: Path(CHROMIUM).exists()})
     return node
+
+
+def build_ts_client(node: str) -> None:
+    """Compile the TypeScript client (src/ to dist/) once per change, under a file lock:
+    xdist workers share the tree."""
+    with (TS_CLIENT / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sources = [p.stat().st_mtime for p in (TS_CLIENT / "src").rglob("*.ts")]
+        stamp = TS_CLIENT / "dist" / ".built"
+        if stamp.exists() and stamp.stat().st_mtime >= max(sources):
+            return
+        tsc = TS_CLIENT / "node_modules" / "typescript" / "bin" / "tsc"
+        built = subprocess.run(
+            [node, str(tsc), "-p", "tsconfig.json"], cwd=TS_CLIENT, capture_output=True, text=True
+        )
+        assert built.returncode == 0, built.stdout + built.stderr
+        stamp.touch()

@@ -8,7 +8,6 @@ package's node_modules the tests skip, except under CI=true where they fail.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
@@ -17,33 +16,17 @@ from pathlib import Path
 import pytest
 
 from tests.ports import free_port
-from tests.tools import require_node
+from tests.tools import TS_CLIENT, build_ts_client, require_node
 
-PACKAGE = Path(__file__).resolve().parents[2] / "clients" / "typescript"
+PACKAGE = TS_CLIENT
 TESTS = sorted(p.name for p in (PACKAGE / "test").glob("*.test.mjs"))
 pytestmark = pytest.mark.timeout(300)
-
-
-def _build(node: str) -> None:
-    """Compile src/ to dist/ once per change (a lock: xdist workers share the tree)."""
-    with (PACKAGE / ".build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        sources = [p.stat().st_mtime for p in (PACKAGE / "src").rglob("*.ts")]
-        stamp = PACKAGE / "dist" / ".built"
-        if stamp.exists() and stamp.stat().st_mtime >= max(sources):
-            return
-        tsc = PACKAGE / "node_modules" / "typescript" / "bin" / "tsc"
-        built = subprocess.run(
-            [node, str(tsc), "-p", "tsconfig.json"], cwd=PACKAGE, capture_output=True, text=True
-        )
-        assert built.returncode == 0, built.stdout + built.stderr
-        stamp.touch()
 
 
 @pytest.mark.parametrize("name", TESTS)
 def test_typescript_client(name: str) -> None:
     node = require_node(PACKAGE)
-    _build(node)
+    build_ts_client(node)
     env = {
         **os.environ,
         "MM_TEST_PORTS": ",".join(str(free_port()) for _ in range(4)),

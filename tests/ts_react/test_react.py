@@ -13,49 +13,39 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
 from tests.ports import free_port
-from tests.ts_client.test_typescript import PACKAGE, _build
+from tests.tools import CHROMIUM, TS_CLIENT, build_ts_client, require_node, require_tools
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+PACKAGE = TS_CLIENT
 pytestmark = pytest.mark.timeout(300)
 
 
 def _require_browser() -> str:
-    node = shutil.which("node")
     modules = PACKAGE / "node_modules"
-    missing = [
-        what
-        for what, present in (
-            ("node", node is not None),
-            *(
-                (f"clients/typescript/node_modules/{name} (npm ci)", (modules / name).is_dir())
-                for name in ("react", "react-dom", "esbuild", "playwright-core", "typescript")
-            ),
-            (CHROMIUM, Path(CHROMIUM).exists()),
-        )
-        if not present
-    ]
-    if missing:
-        message = f"React browser tests need: {', '.join(missing)}"
-        if IN_CI:
-            pytest.fail(message + " (required under CI=true)")
-        pytest.skip(message)
-    assert node is not None
+    node = require_node(PACKAGE)
+    names = ("react", "react-dom", "esbuild", "playwright-core", "typescript")
+    require_tools(
+        {
+            **{
+                f"clients/typescript/node_modules/{n} (npm ci)": (modules / n).is_dir()
+                for n in names
+            },
+            CHROMIUM: Path(CHROMIUM).exists(),
+        }
+    )
     return node
 
 
 def test_react_hooks_share_one_stream_and_follow_presence_viewing_and_edits() -> None:
     node = _require_browser()
-    _build(node)
+    build_ts_client(node)
     env = {
         **os.environ,
         "MM_TEST_PORTS": ",".join(str(free_port()) for _ in range(3)),
