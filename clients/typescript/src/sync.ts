@@ -9,7 +9,8 @@
 // nothing).
 import { errorFrom, MechaMentalError, NotFoundError } from "./errors.js";
 import type { Http } from "./http.js";
-import { readSse, type SseFrame } from "./sse.js";
+import type { SseFrame } from "./sse.js";
+import { consumeStream, retryDelay, seqOf, userOfTicket, type StreamEnd } from "./stream.js";
 import { canShareAcrossTabs, groupName, TabGroup, type TabMessage } from "./tabs.js";
 import type { Member, StreamTicket, SyncEvent, SyncStatus, Workspace } from "./types.js";
 import type { Workspaces } from "./workspaces.js";
@@ -44,11 +45,6 @@ export interface SyncOptions {
   shareAcrossTabs?: boolean;
 }
 
-const seqOf = (id: string | null | undefined): number | null => {
-  if (!id) return null;
-  const n = Number.parseInt(id.split("-")[0] ?? "", 10);
-  return Number.isFinite(n) ? n : null;
-};
 
 export class SyncHandle {
   status: SyncStatus = "connecting";
@@ -90,7 +86,7 @@ export class SyncHandle {
     const share = (options.shareAcrossTabs ?? true) && canShareAcrossTabs();
     this.group = share
       ? new TabGroup(groupName(http.baseUrl, http.orgId, workspaceId), this.presenceOn, {
-          message: (message) => void this.shared(message),
+          message: (message) => this.shared(message),
           lead: () => this.lead(),
         })
       : null;
@@ -165,13 +161,12 @@ export class SyncHandle {
   /** This tab took the lock: resume the stream from the last event it applied. */
   private async lead(): Promise<void> {
     this.synced = true;
-    if (this.status !== "connecting") this.setStatus("reconnecting");
-    else if (this.workspace !== null) this.group?.post({ kind: "status", status: this.status });
+    if (this.status !== "connecting") this.setStatus("reconnecting"); // told to the other tabs
     await this.run();
   }
 
   /** A message from another tab of the group. */
-  private async shared(message: TabMessage): Promise<void> {
+  private shared(message: TabMessage): void {
     if (this.closed) return;
     switch (message.kind) {
       case "hello":
@@ -211,26 +206,22 @@ export class SyncHandle {
         return;
       }
       case "status":
-        if (!this.synced || this.leading || message.status === "closed") return;
-        if (message.status === "live") this.becameLive();
-        else this.setStatus(message.status);
+        // "live" comes with the leader's sync.connected frame (workspace and members first).
+        if (!this.synced || this.leading || message.status === "closed" || message.status === "live") return;
+        this.setStatus(message.status);
         return;
       case "viewing":
         this.viewing = message.viewing;
         return;
       case "frame":
-        if (!this.synced || this.leading) return;
-        await (this.pendingShared = this.pendingShared.then(() =>
-          this.apply(message.event, message.id, message.workspace),
-        ));
+        // Frames before the leader's state are in it; a leader has its own stream.
+        if (this.synced && !this.leading) this.apply(message.event, message.id, message.workspace);
         return;
       case "bye":
       case "here":
         return;
     }
   }
-
-  private pendingShared: Promise<unknown> = Promise.resolve();
 
   /** Live (own stream or the leader's): ready; presence joined once by every tab. */
   private becameLive(): void {
@@ -265,7 +256,7 @@ export class SyncHandle {
     let failures = 0;
     while (!this.closed) {
       const abort = (this.abort = new AbortController());
-      let end: "drop" | "again" | "stop" = "drop";
+      let end: StreamEnd = "drop";
       try {
         const response = await this.open(abort.signal);
         if (!response.body) throw new Error("no response body");
@@ -284,52 +275,25 @@ export class SyncHandle {
       }
       this.setStatus("reconnecting");
       if (end === "again") continue;
-      await this.sleep(this.delay(failures++));
+      await new Promise((resolve) => setTimeout(resolve, this.delay(failures++)));
     }
   }
 
   private delay(failures: number): number {
-    const base = this.options.minRetryMs ?? this.serverRetryMs ?? 1000;
-    const cap = this.options.maxRetryMs ?? 30_000;
-    const ceiling = Math.min(cap, base * 2 ** Math.min(failures, 16));
-    return ceiling / 2 + Math.random() * (ceiling / 2); // "equal jitter": never all at once
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return retryDelay(failures, this.options.minRetryMs ?? this.serverRetryMs ?? 1000, this.options.maxRetryMs ?? 30_000);
   }
 
   private consume(
     body: ReadableStream<Uint8Array>,
     abort: AbortController,
     live: () => void,
-  ): Promise<"drop" | "again" | "stop"> {
-    let end: "drop" | "again" | "stop" = "drop";
-    let pending: Promise<void> = Promise.resolve();
-    const stop = (how: "again" | "stop"): void => {
-      end = how;
-      abort.abort();
-    };
-    // A connection that goes silent (no heartbeat for 2.5 of its intervals) is dropped.
-    let watchdog: ReturnType<typeof setTimeout> | undefined;
-    const alive = (): void => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => abort.abort(), this.heartbeatMs * 2.5);
-    };
-    alive();
-    const reading = readSse(body, {
-      alive,
+  ): Promise<StreamEnd> {
+    return consumeStream(body, abort, {
+      heartbeatMs: () => this.heartbeatMs,
       retry: (ms) => (this.serverRetryMs = ms),
-      frame: (frame) => {
-        // Handled in order: a reset's refetch finishes before the next frame is told.
-        pending = pending.then(() => this.frame(frame, stop, live)).catch((e) => this.handlers.onError?.(e));
-      },
-    }, abort.signal);
-    const done = (): Promise<"drop" | "again" | "stop"> => {
-      clearTimeout(watchdog);
-      return pending.then(() => end);
-    };
-    return reading.then(done, done);
+      frame: (frame, stop) => this.frame(frame, stop, live),
+      error: (error) => this.handlers.onError?.(error),
+    });
   }
 
   /** A frame of this handle's own stream: apply it, hand it to the other tabs, act on it. */
@@ -450,17 +414,5 @@ export class SyncHandle {
     } catch (error) {
       this.handlers.onError?.(error);
     }
-  }
-}
-
-/** The user a stream ticket was made for (its `sub`; read, not verified: the server does). */
-function userOfTicket(ticket: string): string | null {
-  try {
-    const part = ticket.split(".")[1] ?? "";
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
-    const sub = (JSON.parse(json) as { sub?: unknown }).sub;
-    return typeof sub === "string" ? sub : null;
-  } catch {
-    return null;
   }
 }
