@@ -5,7 +5,8 @@
 // (the lock is released when its tab closes, crashes or navigates away, and the next tab
 // waiting takes it); the leader holds the stream and hands every frame, status and reset to
 // the others through a BroadcastChannel. Without both APIs (Node, old browsers) the caller
-// keeps its own stream.
+// keeps its own stream. The group is per origin, API, org and workspace: the tabs of one
+// browser profile are taken to be one user's session.
 import type { Member, SyncEvent, SyncStatus, Workspace } from "./types.js";
 
 /** What one tab tells the others of its group. */
@@ -44,9 +45,17 @@ function lockManager(): LockManagerLike | null {
   return locks && typeof locks.request === "function" ? locks : null;
 }
 
-/** True where tabs can share a stream: Web Locks and BroadcastChannel both present. */
+/**
+ * True where tabs can share a stream: a page (a window) with Web Locks and BroadcastChannel.
+ * Not in Node, even one that has both: its handles are separate clients, often of separate
+ * users, that the tabs of one browser profile (one user's session) are not.
+ */
 export function canShareAcrossTabs(): boolean {
-  return lockManager() !== null && typeof globalThis.BroadcastChannel === "function";
+  return (
+    typeof (globalThis as { window?: unknown }).window !== "undefined" &&
+    lockManager() !== null &&
+    typeof globalThis.BroadcastChannel === "function"
+  );
 }
 
 /** The lock and channel name of one workspace of one org on one API. */
