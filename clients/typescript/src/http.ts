@@ -18,6 +18,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   signal?: AbortSignal;
   keepalive?: boolean;
+  /** Told the credential the request was (last) sent with: to refresh exactly that one later. */
+  sentWith?: (token: string) => void;
 }
 
 export class Http {
@@ -76,6 +78,7 @@ export class Http {
   async send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.token();
+      options.sentWith?.(token);
       const headers: Record<string, string> = { Authorization: `Bearer ${token}`, ...options.headers };
       const init: RequestInit = { method, headers };
       if (options.body !== undefined) {

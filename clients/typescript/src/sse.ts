@@ -66,11 +66,23 @@ export class SseParser {
   }
 }
 
-/** Feed `body` into `sink` until it ends (resolves) or fails (rejects). */
-export async function readSse(body: ReadableStream<Uint8Array>, sink: SseSink): Promise<void> {
+/**
+ * Feed `body` into `sink` until it ends (resolves) or fails (rejects). `signal` ends the read
+ * by cancelling the reader: aborting the fetch alone can leave a read pending forever in
+ * Node (undici) when the server ends the body at the same moment (seen after
+ * `sync.unauthorized`, which the server sends as the stream's last frame).
+ */
+export async function readSse(
+  body: ReadableStream<Uint8Array>,
+  sink: SseSink,
+  signal?: AbortSignal,
+): Promise<void> {
   const parser = new SseParser(sink);
   const decoder = new TextDecoder();
   const reader = body.getReader();
+  const cancel = (): void => void reader.cancel().catch(() => undefined);
+  if (signal?.aborted) cancel();
+  signal?.addEventListener("abort", cancel, { once: true });
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -79,6 +91,7 @@ export async function readSse(body: ReadableStream<Uint8Array>, sink: SseSink): 
       parser.push(decoder.decode(value, { stream: true }));
     }
   } finally {
+    signal?.removeEventListener("abort", cancel);
     reader.releaseLock();
   }
 }

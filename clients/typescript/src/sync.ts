@@ -3,9 +3,15 @@
 // and nothing twice (events at or before the last position seen are dropped); `sync.reset`
 // refetches the workspace; `sync.unauthorized` or a 401 asks for a fresh credential;
 // presence joined on open, refreshed well inside the TTL, left on close() and pagehide.
+// In browsers the tabs that sync one workspace share one stream (tabs.ts): the tab holding
+// the lock runs the stream below and hands every frame to the others, which apply it the
+// same way (the same dedupe by sequence number, so a failover loses nothing and repeats
+// nothing).
 import { errorFrom, MechaMentalError, NotFoundError } from "./errors.js";
 import type { Http } from "./http.js";
-import { readSse, type SseFrame } from "./sse.js";
+import type { SseFrame } from "./sse.js";
+import { consumeStream, retryDelay, seqOf, userOfTicket, type StreamEnd } from "./stream.js";
+import { canShareAcrossTabs, groupName, TabGroup, type TabMessage } from "./tabs.js";
 import type { Member, StreamTicket, SyncEvent, SyncStatus, Workspace } from "./types.js";
 import type { Workspaces } from "./workspaces.js";
 
@@ -32,13 +38,13 @@ export interface SyncOptions {
   lastEventId?: string;
   /** Stream lifetime asked of the server (`timeout`, seconds). */
   timeoutSeconds?: number;
+  /**
+   * Share one stream per workspace among this origin's tabs (default true; needs Web Locks
+   * and BroadcastChannel, else the handle keeps its own stream). `false`: a stream of its own.
+   */
+  shareAcrossTabs?: boolean;
 }
 
-const seqOf = (id: string | null | undefined): number | null => {
-  if (!id) return null;
-  const n = Number.parseInt(id.split("-")[0] ?? "", 10);
-  return Number.isFinite(n) ? n : null;
-};
 
 export class SyncHandle {
   status: SyncStatus = "connecting";
@@ -58,7 +64,13 @@ export class SyncHandle {
   private refreshTimer: ReturnType<typeof setInterval> | null = null;
   private viewing: [string, string] | null = null;
   private markReady!: () => void;
-  private readonly onPageHide = (): void => void this.leave(true).catch(() => undefined);
+  private readonly group: TabGroup | null;
+  /** A follower has the leader's state (frames before it are in it, so they are skipped). */
+  private synced = false;
+  private joined = false;
+  /** The credential the open stream (or its ticket) was made with. */
+  private streamToken: string | null = null;
+  private readonly onPageHide = (): void => this.depart();
 
   constructor(
     private readonly http: Http,
@@ -71,7 +83,19 @@ export class SyncHandle {
     this.lastSeq = seqOf(this.lastEventId);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     if (typeof window !== "undefined") window.addEventListener("pagehide", this.onPageHide);
-    void this.run();
+    const share = (options.shareAcrossTabs ?? true) && canShareAcrossTabs();
+    this.group = share
+      ? new TabGroup(groupName(http.baseUrl, http.orgId, workspaceId), this.presenceOn, {
+          message: (message) => this.shared(message),
+          lead: () => this.lead(),
+        })
+      : null;
+    if (this.group === null) void this.run();
+  }
+
+  /** True while this handle holds the stream (always, unless it follows another tab's). */
+  get leading(): boolean {
+    return this.group === null || this.group.leading;
   }
 
   members(): Member[] {
@@ -93,6 +117,7 @@ export class SyncHandle {
   /** Announce the resource this user views (refreshed with presence while the handle is open). */
   async view(resourceType: string, resourceId: string): Promise<void> {
     this.viewing = [resourceType, resourceId];
+    this.group?.post({ kind: "viewing", viewing: this.viewing });
     await this.http.send("POST", `${this.base()}/presence/viewing`, {
       query: { resource_type: resourceType, resource_id: resourceId },
       body: null,
@@ -104,28 +129,116 @@ export class SyncHandle {
     await this.http.send("POST", `${this.base()}/presence/leave`, { body: null, keepalive });
   }
 
-  /** Stop the stream; leaves presence (unless `presence: false`). */
+  /**
+   * Stop the stream (another tab of the group takes it over); leaves presence (unless
+   * `presence: false`, or another tab of this origin still keeps it).
+   */
   close(): void {
     if (this.closed) return;
+    this.depart();
     this.closed = true;
     this.abort?.abort();
     if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
     if (typeof window !== "undefined") window.removeEventListener("pagehide", this.onPageHide);
-    if (this.presenceOn) void this.leave(true).catch(() => undefined);
     this.setStatus("closed");
+  }
+
+  /** The tab goes (close or pagehide): leave the group, and presence if the last one. */
+  private depart(): void {
+    if (this.closed) return;
+    const othersPresent = this.group?.othersPresent ?? false;
+    this.group?.close();
+    if (this.presenceOn && !othersPresent) void this.leave(true).catch(() => undefined);
   }
 
   private setStatus(status: SyncStatus): void {
     if (this.status === status) return;
     this.status = status;
+    if (this.group?.leading && status !== "closed") this.group.post({ kind: "status", status });
     this.handlers.onStatus?.(status);
+  }
+
+  /** This tab took the lock: resume the stream from the last event it applied. */
+  private async lead(): Promise<void> {
+    this.synced = true;
+    if (this.status !== "connecting") this.setStatus("reconnecting"); // told to the other tabs
+    await this.run();
+  }
+
+  /** A message from another tab of the group. */
+  private shared(message: TabMessage): void {
+    if (this.closed) return;
+    switch (message.kind) {
+      case "hello":
+        if (!this.leading) return;
+        this.group?.post({
+          kind: "state",
+          to: message.from,
+          state: {
+            status: this.status,
+            workspace: this.workspace,
+            members: this.members(),
+            lastEventId: this.lastEventId,
+            me: this.me,
+            viewing: this.viewing,
+          },
+        });
+        return;
+      case "lead":
+        if (!this.synced) this.group?.post({ kind: "hello", from: this.group.id, presence: this.presenceOn });
+        return;
+      case "state": {
+        if (this.synced || this.leading) return;
+        const { state } = message;
+        this.synced = true;
+        this.lastEventId = state.lastEventId;
+        this.lastSeq = seqOf(state.lastEventId);
+        this.me = state.me ?? this.me;
+        this.viewing = this.viewing ?? state.viewing;
+        this.memberMap.clear();
+        for (const m of state.members) this.memberMap.set(m.user_id, m);
+        if (state.workspace !== null) {
+          this.setWorkspace(state.workspace);
+          this.handlers.onMembers?.(this.members());
+        }
+        if (state.status === "live") this.becameLive();
+        else if (state.status === "reconnecting") this.setStatus("reconnecting");
+        return;
+      }
+      case "status":
+        // "live" comes with the leader's sync.connected frame (workspace and members first).
+        if (!this.synced || this.leading || message.status === "closed" || message.status === "live") return;
+        this.setStatus(message.status);
+        return;
+      case "viewing":
+        this.viewing = message.viewing;
+        return;
+      case "frame":
+        // Frames before the leader's state are in it; a leader has its own stream.
+        if (this.synced && !this.leading) this.apply(message.event, message.id, message.workspace);
+        return;
+      case "bye":
+      case "here":
+        return;
+    }
+  }
+
+  /** Live (own stream or the leader's): ready; presence joined once by every tab. */
+  private becameLive(): void {
+    this.setStatus("live");
+    this.markReady();
+    if (this.presenceOn && !this.joined && !this.leading) {
+      this.joined = true; // a leader joins (again) on each sync.connected of its stream
+      void this.refreshPresence();
+    }
   }
 
   private async open(signal: AbortSignal): Promise<Response> {
     const query: Record<string, string | number> = {};
+    const sentWith = (token: string): void => void (this.streamToken = token);
     if (this.options.timeoutSeconds) query["timeout"] = this.options.timeoutSeconds;
     if (this.options.auth === "ticket") {
-      const ticket = await this.http.json<StreamTicket>("POST", `${this.base()}/tickets`, { signal });
+      const ticket = await this.http.json<StreamTicket>("POST", `${this.base()}/tickets`, { signal, sentWith });
       this.me = userOfTicket(ticket.ticket) ?? this.me;
       const url = new URL(this.http.baseUrl + ticket.stream_url);
       for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
@@ -136,14 +249,14 @@ export class SyncHandle {
     }
     const headers: Record<string, string> = { Accept: "text/event-stream" };
     if (this.lastEventId) headers["Last-Event-ID"] = this.lastEventId;
-    return this.http.send("GET", `${this.base()}/stream`, { query, headers, signal });
+    return this.http.send("GET", `${this.base()}/stream`, { query, headers, signal, sentWith });
   }
 
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.closed) {
       const abort = (this.abort = new AbortController());
-      let end: "drop" | "again" | "stop" = "drop";
+      let end: StreamEnd = "drop";
       try {
         const response = await this.open(abort.signal);
         if (!response.body) throw new Error("no response body");
@@ -162,88 +275,85 @@ export class SyncHandle {
       }
       this.setStatus("reconnecting");
       if (end === "again") continue;
-      await this.sleep(this.delay(failures++));
+      await new Promise((resolve) => setTimeout(resolve, this.delay(failures++)));
     }
   }
 
   private delay(failures: number): number {
-    const base = this.options.minRetryMs ?? this.serverRetryMs ?? 1000;
-    const cap = this.options.maxRetryMs ?? 30_000;
-    const ceiling = Math.min(cap, base * 2 ** Math.min(failures, 16));
-    return ceiling / 2 + Math.random() * (ceiling / 2); // "equal jitter": never all at once
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return retryDelay(failures, this.options.minRetryMs ?? this.serverRetryMs ?? 1000, this.options.maxRetryMs ?? 30_000);
   }
 
   private consume(
     body: ReadableStream<Uint8Array>,
     abort: AbortController,
     live: () => void,
-  ): Promise<"drop" | "again" | "stop"> {
-    let end: "drop" | "again" | "stop" = "drop";
-    let pending: Promise<void> = Promise.resolve();
-    const stop = (how: "again" | "stop"): void => {
-      end = how;
-      abort.abort();
-    };
-    // A connection that goes silent (no heartbeat for 2.5 of its intervals) is dropped.
-    let watchdog: ReturnType<typeof setTimeout> | undefined;
-    const alive = (): void => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => abort.abort(), this.heartbeatMs * 2.5);
-    };
-    alive();
-    const reading = readSse(body, {
-      alive,
+  ): Promise<StreamEnd> {
+    return consumeStream(body, abort, {
+      heartbeatMs: () => this.heartbeatMs,
       retry: (ms) => (this.serverRetryMs = ms),
-      frame: (frame) => {
-        // Handled in order: a reset's refetch finishes before the next frame is told.
-        pending = pending.then(() => this.frame(frame, stop, live)).catch((e) => this.handlers.onError?.(e));
-      },
+      frame: (frame, stop) => this.frame(frame, stop, live),
+      error: (error) => this.handlers.onError?.(error),
     });
-    const done = (): Promise<"drop" | "again" | "stop"> => {
-      clearTimeout(watchdog);
-      return pending.then(() => end);
-    };
-    return reading.then(done, done);
   }
 
+  /** A frame of this handle's own stream: apply it, hand it to the other tabs, act on it. */
   private async frame(frame: SseFrame, stop: (how: "again" | "stop") => void, live: () => void): Promise<void> {
     if (this.closed) return;
     const event = JSON.parse(frame.data) as SyncEvent;
-    const seq = seqOf(frame.id);
-    const synthetic = event.type.startsWith("sync.");
-    if (!synthetic && seq !== null && this.lastSeq !== null && seq <= this.lastSeq) return; // seen
-    if (frame.id !== undefined) {
-      this.lastEventId = frame.id;
-      if (seq !== null) this.lastSeq = seq;
+    // A reset's refetch finishes before the next frame is told (frames are handled in order).
+    const fresh = event.type === "sync.reset" ? await this.workspaces.get(this.workspaceId) : undefined;
+    if (this.closed || !this.apply(event, frame.id, fresh)) return;
+    if (this.group !== null) {
+      const shared: TabMessage = { kind: "frame", id: frame.id, event };
+      if (fresh !== undefined) shared.workspace = fresh;
+      this.group.post(shared);
     }
     switch (event.type) {
       case "sync.connected":
         this.heartbeatMs = (event.data.heartbeat_seconds || 15) * 1000;
-        this.setWorkspace(event.data.workspace);
-        this.memberMap.clear();
-        for (const m of event.data.presence.members) this.memberMap.set(m.user_id, m);
-        this.handlers.onMembers?.(this.members());
         live();
-        this.setStatus("live");
-        this.markReady();
-        if (this.presenceOn) this.startPresence();
+        if (this.presenceOn || this.group?.othersPresent) this.startPresence();
         break;
-      case "sync.reset": {
-        const fresh = await this.workspaces.get(this.workspaceId);
-        this.setWorkspace(fresh);
-        this.handlers.onReset?.(fresh);
-        break;
-      }
       case "sync.unauthorized":
-        await this.http.refresh(await this.http.token());
+        // The credential this stream was opened with is over: the next open asks for another.
+        if (this.streamToken !== null) await this.http.refresh(this.streamToken);
         stop("again");
         break;
       case "sync.timeout":
         stop("again");
+        break;
+      case "workspace.deleted":
+        stop("stop");
+        break;
+    }
+  }
+
+  /**
+   * Apply one event (from this handle's stream or the leader's): false if already seen.
+   * `fresh` is the workspace refetched after a `sync.reset`.
+   */
+  private apply(event: SyncEvent, id: string | undefined, fresh?: Workspace | null): boolean {
+    if (this.closed) return false;
+    const seq = seqOf(id);
+    const synthetic = event.type.startsWith("sync.");
+    if (!synthetic && seq !== null && this.lastSeq !== null && seq <= this.lastSeq) return false; // seen
+    if (id !== undefined) {
+      this.lastEventId = id;
+      if (seq !== null) this.lastSeq = seq;
+    }
+    switch (event.type) {
+      case "sync.connected":
+        this.setWorkspace(event.data.workspace);
+        this.memberMap.clear();
+        for (const m of event.data.presence.members) this.memberMap.set(m.user_id, m);
+        this.handlers.onMembers?.(this.members());
+        this.becameLive();
+        break;
+      case "sync.reset":
+        if (fresh !== undefined) {
+          this.setWorkspace(fresh);
+          if (fresh !== null) this.handlers.onReset?.(fresh);
+        }
         break;
       case "workspace.created":
       case "workspace.updated":
@@ -254,7 +364,6 @@ export class SyncHandle {
         break;
       case "workspace.deleted":
         this.setWorkspace(null);
-        stop("stop");
         break;
       case "presence.joined": {
         const before = this.memberMap.get(event.data.user_id);
@@ -270,7 +379,7 @@ export class SyncHandle {
       case "presence.left":
         this.memberMap.delete(event.data.user_id);
         this.handlers.onMembers?.(this.members());
-        if (event.data.user_id === this.me && this.presenceOn && !this.closed) void this.refreshPresence();
+        if (event.data.user_id === this.me && this.presenceOn && this.leading) void this.refreshPresence();
         break;
       case "presence.viewing": {
         const before = this.memberMap.get(event.data.user_id);
@@ -280,6 +389,8 @@ export class SyncHandle {
       }
     }
     this.handlers.onEvent?.(event);
+    if (event.type === "workspace.deleted" && !this.leading) this.close(); // the leader stops too
+    return true;
   }
 
   private setWorkspace(workspace: Workspace | null): void {
@@ -303,17 +414,5 @@ export class SyncHandle {
     } catch (error) {
       this.handlers.onError?.(error);
     }
-  }
-}
-
-/** The user a stream ticket was made for (its `sub`; read, not verified: the server does). */
-function userOfTicket(ticket: string): string | null {
-  try {
-    const part = ticket.split(".")[1] ?? "";
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
-    const sub = (JSON.parse(json) as { sub?: unknown }).sub;
-    return typeof sub === "string" ? sub : null;
-  } catch {
-    return null;
   }
 }

@@ -93,5 +93,39 @@ test("an unknown resume point: sync.reset, the workspace refetched, onReset", as
   sync.close();
 });
 
-// Not yet: after a revoked key's sync.unauthorized the handle stays "live" and never asks
-// getToken again (seen against the real server; not fixed in time, see the report).
+test("a revoked key's sync.unauthorized: getToken again, resume by last event id, once each", async () => {
+  const ws = await owner.workspaces.create({ name: "u-0" });
+  const mint = () => owner.http.json("POST", owner.http.orgPath("/api-keys"), { body: { name: "renewer", role: "member", user_id: "renewer" } });
+  let keys = [];
+  let asked = 0;
+  const getToken = () => keys[Math.min(asked++, keys.length - 1)].secret;
+  for (const auth of ["header", "ticket"]) {
+    asked = 0;
+    keys = [await mint(), await mint()];
+    const renewer = new MechaMental({ baseUrl: server.url, orgId: server.orgId, getToken });
+    const r = recorder();
+    const sync = renewer.sync(ws.workspace_id, r.handlers, { ...FAST, presence: false, auth });
+    await sync.ready;
+    const start = names(r.seen).length;
+    for (let i = 1; i <= 3; i++) await owner.workspaces.update(ws.workspace_id, { name: `${auth}-${i}` }, { ifMatch: null });
+    await until(() => names(r.seen).length === start + 3, `${auth}: three events before the revocation`);
+    const revoked = await owner.http.send("DELETE", owner.http.orgPath(`/api-keys/${keys[0].id}`));
+    assert.equal(revoked.status, 204);
+    for (let i = 4; i <= 6; i++) await owner.workspaces.update(ws.workspace_id, { name: `${auth}-${i}` }, { ifMatch: null });
+    await until(() => r.seen.events.some((e) => e.type === "sync.unauthorized"), `${auth}: sync.unauthorized`);
+    await until(() => names(r.seen).length === start + 6 && sync.status === "live", `${auth}: resumed with a fresh key`);
+    await owner.workspaces.update(ws.workspace_id, { name: `${auth}-7` }, { ifMatch: null });
+    await until(() => names(r.seen).length === start + 7, `${auth}: a live event after the resume`);
+    sync.close();
+    assert.equal(asked, 2, "getToken asked once more, after sync.unauthorized");
+    assert.deepEqual(names(r.seen).slice(start), Array.from({ length: 7 }, (_, i) => `${auth}-${i + 1}`));
+    const ids = r.seen.events.filter((e) => !e.type.startsWith("sync.")).map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length, "no event twice");
+    const unauthorized = r.seen.events.find((e) => e.type === "sync.unauthorized");
+    assert.equal(unauthorized.data.reason, "token_revoked");
+    assert.deepEqual(r.seen.statuses, ["live", "reconnecting", "live", "closed"]);
+    const connected = r.seen.events.filter((e) => e.type === "sync.connected");
+    assert.equal(connected.length, 2);
+    assert.equal(connected[1].data.resumed, true);
+  }
+});
