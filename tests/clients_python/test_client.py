@@ -139,7 +139,7 @@ async def test_presence_joins_and_leaves_and_watch_prints_json(
         try:
 
             def present() -> list[str]:
-                return [m["user_id"] for m in client.members(ws.workspace_id)["members"]]
+                return [m["user_id"] for m in client.members(ws.workspace_id)]
 
             with client.presence(ws.workspace_id):
                 assert "py-user" in await asyncio.to_thread(present)

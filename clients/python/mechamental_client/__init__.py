@@ -8,6 +8,7 @@ from mechamental_client._core import (
     MechaMentalError,
     Members,
     NotFoundError,
+    Token,
     ValidationError,
     Workspace,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "NotFoundError",
     "Reset",
     "Status",
+    "Token",
     "ValidationError",
     "Workspace",
 ]
