@@ -112,6 +112,7 @@ class Consumer:
     items: list[Item] = field(default_factory=list)
     statuses: list[Status] = field(default_factory=list)
     connections: int = 0
+    resumes: int = 0
     error: BaseException | None = None
     _done: threading.Event = field(default_factory=threading.Event)
     _task: asyncio.Task[None] | None = None
@@ -146,7 +147,7 @@ class Consumer:
                     for item in stream:
                         if self._take(item):
                             break
-                self.connections = stream.state.connections
+                self.connections, self.resumes = stream.state.connections, stream.state.resumes
         except BaseException as error:  # reported by `finished`
             self.error = error
         finally:
@@ -165,7 +166,7 @@ class Consumer:
                     async for item in stream:
                         if self._take(item):
                             break
-                self.connections = stream.state.connections
+                self.connections, self.resumes = stream.state.connections, stream.state.resumes
         except BaseException as error:
             self.error = error
         finally:

@@ -218,6 +218,7 @@ class AsyncEventStream(StreamHandle):
     async def aclose(self) -> None:
         """Stop (closes the open connection)."""
         await self._events.aclose()
+        self._stopped()
 
     async def _run(self) -> AsyncGenerator[Event | Reset, None]:
         state = self.state

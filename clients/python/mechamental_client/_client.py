@@ -218,6 +218,7 @@ class EventStream(StreamHandle):
     def close(self) -> None:
         """Stop (closes the open connection)."""
         self._events.close()
+        self._stopped()
 
     def _run(self) -> Generator[Event | Reset, None, None]:
         state = self.state

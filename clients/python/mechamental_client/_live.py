@@ -96,6 +96,7 @@ class StreamState:
         self.failures = 0  # connections in a row that ended in an error
         self.status = Status.CONNECTING
         self.connections = 0
+        self.resumes = 0  # connections the server resumed exactly from `last_event_id`
         self._fresh_credential = False
         self._parser = FrameParser()
 
@@ -143,8 +144,11 @@ class StreamState:
         self.failures = 0  # a frame arrived: this connection works
         if frame.event == "sync.connected":
             body = decode(frame).get("data")
-            if isinstance(body, dict) and isinstance(body.get("heartbeat_seconds"), int | float):
-                self.heartbeat_seconds = float(body["heartbeat_seconds"])
+            if isinstance(body, dict):
+                heartbeat = body.get("heartbeat_seconds")
+                if isinstance(heartbeat, int | float) and heartbeat > 0:
+                    self.heartbeat_seconds = float(heartbeat)
+                self.resumes += body.get("resumed") is True
             if self.last_event_id is None:
                 self._moved_to(frame.id)  # the snapshot's position: resume after it
             return None
@@ -216,6 +220,11 @@ class StreamHandle:
     def status(self) -> Status:
         """connecting, live, reconnecting or closed."""
         return self.state.status
+
+    def _stopped(self) -> None:
+        """The caller closed the stream."""
+        self.state.status = Status.CLOSED
+        self._tell()
 
     def _tell(self) -> None:
         if self._on_status is not None and self.state.status != self._told:
