@@ -112,7 +112,7 @@ class Consumer:
     items: list[Item] = field(default_factory=list)
     statuses: list[Status] = field(default_factory=list)
     connections: int = 0
-    resumes: int = 0
+    opened_from: list[str | None] = field(default_factory=list)
     error: BaseException | None = None
     _done: threading.Event = field(default_factory=threading.Event)
     _task: asyncio.Task[None] | None = None
@@ -147,7 +147,8 @@ class Consumer:
                     for item in stream:
                         if self._take(item):
                             break
-                self.connections, self.resumes = stream.state.connections, stream.state.resumes
+                self.connections = stream.state.connections
+                self.opened_from = stream.state.opened_from
         except BaseException as error:  # reported by `finished`
             self.error = error
         finally:
@@ -166,7 +167,8 @@ class Consumer:
                     async for item in stream:
                         if self._take(item):
                             break
-                self.connections, self.resumes = stream.state.connections, stream.state.resumes
+                self.connections = stream.state.connections
+                self.opened_from = stream.state.opened_from
         except BaseException as error:
             self.error = error
         finally:

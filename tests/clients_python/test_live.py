@@ -37,11 +37,12 @@ async def test_resumes_across_a_server_restart_missing_nothing(
             for i in range(3):
                 await asyncio.to_thread(plain.update, ws.workspace_id, {"name": f"a{i}"})
             await until(lambda: updated_names(consumer.items) == ["a0", "a1", "a2"], "a0..a2")
+            before_kill = consumer.items[-1].id
             await server.kill()
             await until(lambda: not consumer.live, "the client saw the drop")
             await server.start()  # same port, data dir and database
-            # Made while the client is most likely still waiting out its backoff: then only
-            # a resume from its Last-Event-ID brings them (`resumes` says it resumed).
+            # Made while the client most likely still waits out its backoff (it may come back
+            # only after the delete: a resume then replays up to `workspace.deleted`).
             for i in range(3):
                 await asyncio.to_thread(plain.update, ws.workspace_id, {"name": f"b{i}"})
             await asyncio.to_thread(plain.delete, ws.workspace_id)
@@ -51,7 +52,8 @@ async def test_resumes_across_a_server_restart_missing_nothing(
     assert not any(isinstance(i, Reset) for i in items)
     order = seqs(items)
     assert order == sorted(set(order))  # nothing twice, in the workspace's order
-    assert consumer.connections >= 2 and consumer.resumes >= 1
+    # Reopened from the last event it had, not from scratch (which would not replay b0..b2).
+    assert consumer.opened_from == [None, before_kill]
     assert Status.RECONNECTING in consumer.statuses
     assert consumer.statuses[-1] == Status.CLOSED
 

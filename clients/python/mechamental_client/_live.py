@@ -96,7 +96,7 @@ class StreamState:
         self.failures = 0  # connections in a row that ended in an error
         self.status = Status.CONNECTING
         self.connections = 0
-        self.resumes = 0  # connections the server resumed exactly from `last_event_id`
+        self.opened_from: list[str | None] = []  # each opened connection's resume point
         self._fresh_credential = False
         self._parser = FrameParser()
 
@@ -133,6 +133,7 @@ class StreamState:
     def opened(self) -> None:
         """The stream answered 200."""
         self.status = Status.LIVE
+        self.opened_from.append(self.last_event_id)
 
     def feed(self, line: str) -> Step | None:
         """One line of the stream; what the client must do about it, if anything."""
@@ -148,7 +149,6 @@ class StreamState:
                 heartbeat = body.get("heartbeat_seconds")
                 if isinstance(heartbeat, int | float) and heartbeat > 0:
                     self.heartbeat_seconds = float(heartbeat)
-                self.resumes += body.get("resumed") is True
             if self.last_event_id is None:
                 self._moved_to(frame.id)  # the snapshot's position: resume after it
             return None
