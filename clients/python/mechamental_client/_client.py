@@ -1,26 +1,40 @@
-"""The synchronous client: workspaces, the resuming event stream and presence."""
+"""The synchronous client: workspaces, the resuming event stream and presence.
+
+Only I/O lives here (httpx.Client, threads, time.sleep); what requests look like and what
+answers mean is `_core`, and every decision of the live stream and presence is `_live`,
+shared with the async client.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
 import httpx
 
 from mechamental_client._core import (
-    AuthenticationError,
     Call,
+    Credentials,
+    MechaMentalError,
+    Members,
     Requests,
     Token,
     Workspace,
+    members,
     raise_for,
 )
-from mechamental_client._sse import Event, Reset, backoff, frames, parse_event
-
-RESUMABLE = {"sync.timeout", "sync.unauthorized"}
+from mechamental_client._live import (
+    Deliver,
+    PresenceTiming,
+    Reconnect,
+    Status,
+    StreamHandle,
+    StreamState,
+)
+from mechamental_client._sse import Event, Reset
 
 
 class MechaMental:
@@ -35,8 +49,7 @@ class MechaMental:
         http: httpx.Client | None = None,
         timeout: float = 30.0,
     ) -> None:
-        self._token = token
-        self._current: str | None = None
+        self.credentials = Credentials(token)
         self.requests = Requests(org_id)
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
 
@@ -51,22 +64,22 @@ class MechaMental:
         self.close()
 
     def token(self, *, fresh: bool = False) -> str:
-        """The credential (asked again of the callback with `fresh`)."""
-        if isinstance(self._token, str):
-            return self._token
-        if fresh or self._current is None:
-            self._current = self._token()
-        return self._current
+        """The credential (asked again of the callable with `fresh`)."""
+        return self.credentials.get(fresh=fresh)
 
     def _send(self, call: Call) -> httpx.Response:
-        for attempt in (0, 1):
-            headers = {**call.headers, "Authorization": f"Bearer {self.token(fresh=attempt > 0)}"}
+        attempt = 0
+        while True:
             response = self.http.request(
-                call.method, call.path, params=call.params, json=call.json, headers=headers
+                call.method,
+                call.path,
+                params=call.params,
+                json=call.json,
+                headers=self.credentials.headers(call, attempt),
             )
-            if response.status_code != 401 or isinstance(self._token, str):
+            if not self.credentials.retry(response, attempt):
                 return response
-        return response
+            attempt += 1
 
     def list(
         self,
@@ -115,105 +128,131 @@ class MechaMental:
         last_event_id: str | None = None,
         timeout: int = 3600,
         max_attempts: int | None = None,
-        on_status: Callable[[str], None] | None = None,
-    ) -> Iterator[Event | Reset]:
-        """The workspace's events, forever, resuming by itself after any drop or end.
+        on_status: Callable[[Status], None] | None = None,
+    ) -> EventStream:
+        """The workspace's events, resuming by itself after any drop, end or restart.
 
-        `sync.connected`, heartbeats and the stream's own endings are not yielded; a
-        `sync.reset` becomes a `Reset` with the workspace read again. It stops after
-        `workspace.deleted`, or after `max_attempts` failed connections in a row.
+        `for event in client.sync(ws)` (or `with client.sync(ws) as stream`, which closes
+        the connection on exit). `sync.connected`, heartbeats and the stream's own endings
+        are not yielded; a `sync.reset` becomes a `Reset` with the workspace read again.
+        It stops after `workspace.deleted`; `max_attempts` failed connections in a row
+        raise `GaveUp` (a ConnectionError).
         """
-        base = f"{self.requests.base()}/{workspace_id}/sync/stream"
-        failures = 0
-        fresh = False
-        while True:
-            status = on_status or (lambda _s: None)
-            status("connecting" if last_event_id is None else "reconnecting")
-            params = {"timeout": str(timeout)}
-            if last_event_id is not None:
-                params["last_event_id"] = last_event_id
-            headers = {"Authorization": f"Bearer {self.token(fresh=fresh)}"}
-            fresh = False
-            try:
-                with self.http.stream(
-                    "GET", base, params=params, headers=headers, timeout=httpx.Timeout(30, read=90)
-                ) as response:
-                    if response.status_code == 401 and not isinstance(self._token, str):
-                        fresh = True
-                        failures += 1
-                        response.read()
-                        if max_attempts is not None and failures >= max_attempts:
-                            raise_for(response)
-                        continue
-                    if response.status_code >= 400:
-                        response.read()
-                        raise_for(response)
-                    status("live")
-                    for frame in frames(response.iter_lines()):
-                        failures = 0
-                        if frame.event == "sync.connected":
-                            continue
-                        if frame.event in RESUMABLE:
-                            fresh = frame.event == "sync.unauthorized"
-                            break
-                        if frame.event == "sync.reset":
-                            if frame.id:
-                                last_event_id = frame.id
-                            yield Reset(self.get(workspace_id), frame.id)
-                            continue
-                        if frame.id:
-                            last_event_id = frame.id
-                        event = parse_event(frame)
-                        yield event
-                        if event.type == "workspace.deleted":
-                            status("closed")
-                            return
-                    else:
-                        pass
-                if fresh or failures == 0:
-                    continue
-            except (httpx.TransportError, AuthenticationError) as error:
-                if isinstance(error, AuthenticationError) and isinstance(self._token, str):
-                    raise
-                fresh = isinstance(error, AuthenticationError)
-            failures += 1
-            if max_attempts is not None and failures >= max_attempts:
-                raise ConnectionError(f"stream of {workspace_id} failed {failures} times")
-            time.sleep(backoff(failures - 1))
-
-    def _presence(self, workspace_id: str, action: str) -> None:
-        path = f"{self.requests.base()}/{workspace_id}/sync/presence/{action}"
-        raise_for(self._send(Call("POST", path)))
+        state = StreamState(
+            workspace_id,
+            path=self.requests.stream(workspace_id),
+            credentials=self.credentials,
+            last_event_id=last_event_id,
+            timeout=timeout,
+            max_attempts=max_attempts,
+        )
+        return EventStream(self, state, on_status)
 
     def view(self, workspace_id: str, resource_type: str, resource_id: str) -> None:
-        """Announce what this user is looking at."""
-        path = f"{self.requests.base()}/{workspace_id}/sync/presence/viewing"
-        params = {"resource_type": resource_type, "resource_id": resource_id}
-        raise_for(self._send(Call("POST", path, params=params)))
+        """Announce what this user is looking at (and that they are present)."""
+        raise_for(self._send(self.requests.view(workspace_id, resource_type, resource_id)))
 
-    def members(self, workspace_id: str) -> Any:
+    def members(self, workspace_id: str) -> Members:
         """Who is present now (the service's presence list)."""
-        path = f"{self.requests.base()}/{workspace_id}/sync/presence"
-        response = self._send(Call("GET", path))
-        raise_for(response)
-        return response.json()
+        return members(self._send(self.requests.members(workspace_id)))
+
+    def join(self, workspace_id: str) -> None:
+        """Announce presence once (`presence()` keeps it up)."""
+        raise_for(self._send(self.requests.presence(workspace_id, "join")))
+
+    def leave(self, workspace_id: str) -> None:
+        """Announce leaving."""
+        raise_for(self._send(self.requests.presence(workspace_id, "leave")))
 
     @contextlib.contextmanager
-    def presence(self, workspace_id: str, *, refresh_every: float = 10.0) -> Iterator[None]:
-        """Join, re-join every `refresh_every` seconds (inside the TTL), leave on exit."""
-        self._presence(workspace_id, "join")
+    def presence(self, workspace_id: str, *, ttl_seconds: float = 60.0) -> Iterator[None]:
+        """Join, re-join well inside the server's `PRESENCE_TTL_SECONDS`, leave on exit."""
+        timing = PresenceTiming(ttl_seconds)
+        self.join(workspace_id)
         stop = threading.Event()
 
         def refresh() -> None:
-            while not stop.wait(refresh_every):
-                with contextlib.suppress(Exception):
-                    self._presence(workspace_id, "join")
+            wait = timing.refresh_seconds
+            while not stop.wait(wait):
+                try:
+                    self.join(workspace_id)
+                    wait = timing.refresh_seconds
+                except (httpx.TransportError, MechaMentalError):
+                    wait = timing.retry_seconds
 
-        worker = threading.Thread(target=refresh, daemon=True)
+        worker = threading.Thread(target=refresh, name=f"presence-{workspace_id}", daemon=True)
         worker.start()
         try:
             yield
         finally:
             stop.set()
             worker.join()
-            self._presence(workspace_id, "leave")
+            self.leave(workspace_id)
+
+
+class EventStream(StreamHandle):
+    """One workspace's events over as many connections as it takes (see `MechaMental.sync`)."""
+
+    def __init__(
+        self,
+        client: MechaMental,
+        state: StreamState,
+        on_status: Callable[[Status], None] | None,
+    ) -> None:
+        super().__init__(state, on_status)
+        self.client = client
+        self._events = self._run()
+
+    def __iter__(self) -> EventStream:
+        return self
+
+    def __next__(self) -> Event | Reset:
+        return next(self._events)
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop (closes the open connection)."""
+        self._events.close()
+        self._stopped()
+
+    def _run(self) -> Generator[Event | Reset, None, None]:
+        state = self.state
+        while state.status != Status.CLOSED:
+            plan = state.connect()
+            self._tell()
+            delay: float | None = None
+            try:
+                with self.client.http.stream(
+                    "GET", plan.path, params=plan.params, headers=plan.headers, timeout=plan.timeout
+                ) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        delay = state.refused(response)
+                    else:
+                        state.opened()
+                        self._tell()
+                        for line in response.iter_lines():
+                            step = state.feed(line)
+                            if isinstance(step, Deliver):
+                                yield step.event
+                                if step.last:
+                                    break
+                            elif isinstance(step, Reconnect):
+                                delay = state.ended()
+                                break
+                            elif step is not None:  # Refetch
+                                workspace = self.client.get(state.workspace_id)
+                                state.reset_to(step)
+                                yield Reset(workspace, step.id, step.reason)
+                        else:  # the connection ended without saying why: a drop
+                            delay = state.failed()
+            except httpx.TransportError:  # refused, dropped, or silent past the watchdog
+                delay = state.failed()
+            self._tell()
+            if delay is not None:
+                time.sleep(delay)

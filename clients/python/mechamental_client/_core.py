@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 
 Token = str | Callable[[], str]
+# Answers to a stream's open that say "try again later" rather than "never".
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +96,12 @@ _BY_STATUS: dict[int, type[MechaMentalError]] = {
 
 def raise_for(response: httpx.Response) -> None:
     """Raise the typed error of a non-2xx answer."""
-    if response.status_code < 400:
-        return
+    if response.status_code >= 400:
+        raise error_for(response)
+
+
+def error_for(response: httpx.Response) -> MechaMentalError:
+    """The typed error of an error answer, from its envelope (or FastAPI's 422 body)."""
     try:
         body = response.json()
     except ValueError:
@@ -108,7 +114,7 @@ def raise_for(response: httpx.Response) -> None:
     if "detail" in body and isinstance(body["detail"], list):
         details = {**details, "errors": body["detail"]}
     kind = _BY_STATUS.get(response.status_code, MechaMentalError)
-    raise kind(
+    return kind(
         status=response.status_code,
         code=str(body.get("error", "HTTP_ERROR")),
         message=str(body.get("message", response.reason_phrase)),
@@ -183,6 +189,23 @@ class Requests:
         headers = self._if_match(workspace_id, if_match)
         return Call("DELETE", f"{self.base()}/{workspace_id}", headers=headers)
 
+    def stream(self, workspace_id: str) -> str:
+        """The event stream's path."""
+        return f"{self.base()}/{workspace_id}/sync/stream"
+
+    def presence(self, workspace_id: str, action: str) -> Call:
+        """Presence `join` or `leave`."""
+        return Call("POST", f"{self.base()}/{workspace_id}/sync/presence/{action}")
+
+    def view(self, workspace_id: str, resource_type: str, resource_id: str) -> Call:
+        """Announce what the caller looks at."""
+        params = {"resource_type": resource_type, "resource_id": resource_id}
+        return Call("POST", f"{self.base()}/{workspace_id}/sync/presence/viewing", params=params)
+
+    def members(self, workspace_id: str) -> Call:
+        """Who is present."""
+        return Call("GET", f"{self.base()}/{workspace_id}/sync/presence")
+
     def workspace(self, response: httpx.Response) -> Workspace:
         """Parse a workspace answer and remember its ETag."""
         raise_for(response)
@@ -203,3 +226,42 @@ class Requests:
         """Check a delete answer."""
         raise_for(response)
         self.etags.pop(workspace_id, None)
+
+
+class Credentials:
+    """The bearer credential: a fixed string, or a callable asked again when one is refused."""
+
+    def __init__(self, token: Token) -> None:
+        self._token = token
+        self._current: str | None = None
+
+    @property
+    def refreshable(self) -> bool:
+        """Whether a refused credential can be replaced."""
+        return not isinstance(self._token, str)
+
+    def get(self, *, fresh: bool = False) -> str:
+        """The credential (asked again of the callable with `fresh`)."""
+        if isinstance(self._token, str):
+            return self._token
+        if fresh or self._current is None:
+            self._current = self._token()
+        return self._current
+
+    def headers(self, call: Call, attempt: int) -> dict[str, str]:
+        """The headers of attempt `attempt` (0, then 1 after a 401) of `call`."""
+        return {**call.headers, "Authorization": f"Bearer {self.get(fresh=attempt > 0)}"}
+
+    def retry(self, response: httpx.Response, attempt: int) -> bool:
+        """Whether to send again with a fresh credential."""
+        return response.status_code == 401 and self.refreshable and attempt == 0
+
+
+Members = list[dict[str, Any]]  # the presence list (`user_id`, `connections`, `viewing`, `since`)
+
+
+def members(response: httpx.Response) -> Members:
+    """The presence list's members."""
+    raise_for(response)
+    found = response.json().get("members", [])
+    return [dict(m) for m in found] if isinstance(found, list) else []

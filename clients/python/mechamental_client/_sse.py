@@ -1,13 +1,12 @@
 """Server-Sent Events parsing and the event types of a workspace stream.
 
-Kept apart from the transport so the sync (and later async) streams parse the same way.
+A push parser (one line in, maybe one frame out) with no I/O, so the sync and async
+streams feed it the lines they read and parse exactly the same way.
 """
 
 from __future__ import annotations
 
 import json
-import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,33 +20,36 @@ class Frame:
     event: str
     id: str | None
     data: str
-    retry: int | None = None
 
 
-def frames(lines: Iterator[str]) -> Iterator[Frame]:
-    """SSE frames from text lines (comments and heartbeats skipped)."""
-    event: str = "message"
-    ident: str | None = None
-    data: list[str] = []
-    retry: int | None = None
-    for line in lines:
+class FrameParser:
+    """Lines of an event stream in, frames out; remembers the server's `retry:` hint."""
+
+    def __init__(self) -> None:
+        self.retry_ms: int | None = None
+        self._event = "message"
+        self._id: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> Frame | None:
+        """Take one line (without its line ending); the frame it completes, if any."""
         if line == "":
-            if data:
-                yield Frame(event, ident, "\n".join(data), retry)
-            event, ident, data, retry = "message", None, [], None
-            continue
-        if line.startswith(":"):
-            continue
+            frame = Frame(self._event, self._id, "\n".join(self._data)) if self._data else None
+            self._event, self._id, self._data = "message", None, []
+            return frame
+        if line.startswith(":"):  # a comment: the server's heartbeat
+            return None
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")
         if name == "event":
-            event = value
+            self._event = value
         elif name == "id":
-            ident = value
+            self._id = value
         elif name == "data":
-            data.append(value)
+            self._data.append(value)
         elif name == "retry" and value.isdigit():
-            retry = int(value)
+            self.retry_ms = int(value)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +69,22 @@ class Reset:
 
     workspace: Workspace
     id: str | None
+    reason: str | None = None
     type: str = "sync.reset"
 
 
-def parse_event(frame: Frame) -> Event:
-    """The typed event of a frame."""
+def decode(frame: Frame) -> dict[str, Any]:
+    """A frame's JSON body (an object, whatever was sent)."""
     try:
         body = json.loads(frame.data) if frame.data else {}
     except ValueError:
         body = {"raw": frame.data}
-    if not isinstance(body, dict):
-        body = {"value": body}
+    return body if isinstance(body, dict) else {"value": body}
+
+
+def parse_event(frame: Frame) -> Event:
+    """The typed event of a frame."""
+    body = decode(frame)
     inner = body.get("data")
     return Event(
         type=str(body.get("type", frame.event)),
@@ -88,6 +95,9 @@ def parse_event(frame: Frame) -> Event:
     )
 
 
-def backoff(attempt: int, *, base: float = 0.25, cap: float = 10.0) -> float:
-    """Full-jitter exponential backoff before reconnection `attempt` (0-based)."""
-    return random.uniform(0, min(cap, base * (2**attempt)))
+def event_seq(event_id: str | None) -> int | None:
+    """The position in the workspace's order named by an event id (`<seq>-<tag>`)."""
+    if not event_id:
+        return None
+    seq, sep, _ = event_id.partition("-")
+    return int(seq) if sep and seq.isdigit() else None
