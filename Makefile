@@ -47,8 +47,8 @@ test: $(STAMP) $(BROWSER_DEPS) $(TS_DEPS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench clients/python
+	$(BIN)/ruff format --check src tests bench clients/python
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
