@@ -18,8 +18,8 @@ from mechamental.buckets.worker import bucket_worker_factory
 from mechamental.clock import Clock
 from mechamental.config import Settings, get_settings
 from mechamental.cors import CORSMiddleware
-from mechamental.db import Database
 from mechamental.dashboard import install_ui
+from mechamental.db import Database
 from mechamental.docs_ui import install_docs
 from mechamental.errors import install_handlers
 from mechamental.exposition import metrics_factory

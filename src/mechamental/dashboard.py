@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from mechamental.dependencies import _bearer, _rate_limit, authenticate
-from mechamental.responses import json_response
 from mechamental.ratelimit.policy import Kind
+from mechamental.responses import json_response
 from mechamental.services import Services
 
 ASSETS = Path(__file__).parent / "static" / "ui"

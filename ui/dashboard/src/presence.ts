@@ -1,6 +1,7 @@
 // Who is here: each member, their open streams and what they view. The stream's presence
 // events keep the list (SyncHandle.members()); the connection counts are read again from
-// `GET …/sync/presence` after each change, since a join event does not carry them.
+// `GET …/sync/presence` after each change (a join event does not carry them) and every
+// 15 s (a second tab opened by someone present sends no event).
 import type { Member, SyncHandle } from "../../../clients/typescript/src/index.js";
 import { fill, h, time } from "./dom.js";
 import { viewingText } from "./events.js";
@@ -10,6 +11,7 @@ export class PresencePanel {
   readonly element: HTMLElement;
   private readonly list = h("ul", { class: "members", id: "members" });
   private asked = 0;
+  private readonly timer = setInterval(() => void this.refresh(), 15_000);
 
   constructor(private readonly session: Session, private readonly workspaceId: string) {
     this.element = h(
@@ -18,6 +20,10 @@ export class PresencePanel {
       h("h2", { id: "presence-heading" }, "Here now"),
       this.list,
     );
+  }
+
+  destroy(): void {
+    clearInterval(this.timer);
   }
 
   /** The stream's view of the members now; then the server's counts. */

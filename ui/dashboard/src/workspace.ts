@@ -41,6 +41,7 @@ export class WorkspaceView {
   /** The version the edit form shows (its ETag is the client's, from the same read). */
   private loaded: Workspace | null = null;
   private tab: Tab;
+  private announced: Promise<void> = Promise.resolve();
 
   constructor(private readonly session: Session, readonly workspaceId: string, tab: Tab) {
     this.tab = tab;
@@ -96,6 +97,7 @@ export class WorkspaceView {
   }
 
   destroy(): void {
+    this.presence.destroy();
     this.handle.close();
   }
 
@@ -109,7 +111,9 @@ export class WorkspaceView {
       button.tabIndex = selected ? 0 : -1;
       (this.panels.get(name) as HTMLElement).hidden = !selected;
     }
-    this.handle.view("tab", tab).catch(() => undefined);
+    // After the stream is live (so a viewer's connection is counted when others hear of
+    // them), and one after another (the last tab chosen is the last one announced).
+    this.announced = this.announced.then(() => this.handle.ready).then(() => this.handle.view("tab", tab)).catch(() => undefined);
   }
 
   private go(tab: Tab): void {

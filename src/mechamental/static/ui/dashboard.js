@@ -1026,6 +1026,10 @@ var PresencePanel = class {
   element;
   list = h("ul", { class: "members", id: "members" });
   asked = 0;
+  timer = setInterval(() => void this.refresh(), 15e3);
+  destroy() {
+    clearInterval(this.timer);
+  }
   /** The stream's view of the members now; then the server's counts. */
   update(handle) {
     this.render(handle.members());
@@ -1165,7 +1169,9 @@ var WorkspaceView = class {
   /** The version the edit form shows (its ETag is the client's, from the same read). */
   loaded = null;
   tab;
+  announced = Promise.resolve();
   destroy() {
+    this.presence.destroy();
     this.handle.close();
   }
   /** Show `tab` and tell the others (presence: viewing tab/<name>). */
@@ -1178,7 +1184,7 @@ var WorkspaceView = class {
       button.tabIndex = selected ? 0 : -1;
       this.panels.get(name).hidden = !selected;
     }
-    this.handle.view("tab", tab).catch(() => void 0);
+    this.announced = this.announced.then(() => this.handle.ready).then(() => this.handle.view("tab", tab)).catch(() => void 0);
   }
   go(tab) {
     location.hash = `#/workspaces/${encodeURIComponent(this.workspaceId)}/${tab}`;
