@@ -13,7 +13,7 @@ BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP) $(DOCS_STAMP) $(UI
 TS_STAMP := clients/typescript/node_modules/.installed
 TS_DEPS := $(if $(shell command -v npm),$(TS_STAMP))
 
-.PHONY: run test lint typecheck check install clean ui
+.PHONY: run test lint typecheck check install clean ui screenshots
 
 # The suite runs on three processes (pytest-xdist; tests/ports.py keeps their ports apart):
 # most tests wait on servers and sockets rather than on a core. `PYTEST_ARGS=` runs one.
@@ -48,6 +48,10 @@ $(UI_STAMP): ui/dashboard/package-lock.json
 # TypeScript client's sources: run it after changing either (tests/ui checks they match).
 ui: $(UI_STAMP)
 	cd ui/dashboard && node_modules/.bin/tsc -p tsconfig.json && node build.mjs
+
+# docs/dashboard-*.png, taken by the dashboard's Chromium test.
+screenshots: $(STAMP) $(BROWSER_DEPS)
+	UI_SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest tests/ui/test_dashboard.py -n 0 -q
 
 install: $(STAMP) $(BROWSER_DEPS) $(TS_DEPS)
 
