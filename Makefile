@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
 # Without npm the browser tests skip (and fail under CI=true).
 DOCS_STAMP := ui/docs-assets/node_modules/.installed
-BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP) $(DOCS_STAMP))
+# esbuild and tsc for the dashboard: only to rebuild (make ui) and check static/ui.
+UI_STAMP := ui/dashboard/node_modules/.installed
+BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP) $(DOCS_STAMP) $(UI_STAMP))
 # The TypeScript client's dev dependencies (tsc, openapi-typescript), for its tests.
 TS_STAMP := clients/typescript/node_modules/.installed
 TS_DEPS := $(if $(shell command -v npm),$(TS_STAMP))
 
-.PHONY: run test lint typecheck check install clean
+.PHONY: run test lint typecheck check install clean ui screenshots
 
 # The suite runs on three processes (pytest-xdist; tests/ports.py keeps their ports apart):
 # most tests wait on servers and sockets rather than on a core. `PYTEST_ARGS=` runs one.
@@ -38,6 +40,19 @@ $(DOCS_STAMP): ui/docs-assets/package-lock.json
 	cd ui/docs-assets && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(UI_STAMP): ui/dashboard/package-lock.json
+	cd ui/dashboard && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Rebuild the committed dashboard (src/mechamental/static/ui) from ui/dashboard and the
+# TypeScript client's sources: run it after changing either (tests/ui checks they match).
+ui: $(UI_STAMP)
+	cd ui/dashboard && node_modules/.bin/tsc -p tsconfig.json && node build.mjs
+
+# docs/dashboard-*.png, taken by the dashboard's Chromium test.
+screenshots: $(STAMP) $(BROWSER_DEPS)
+	UI_SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest tests/ui/test_dashboard.py -n 0 -q
+
 install: $(STAMP) $(BROWSER_DEPS) $(TS_DEPS)
 
 run: $(STAMP)
@@ -57,4 +72,5 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules \
-		clients/typescript/node_modules clients/typescript/dist ui/docs-assets/node_modules
+		clients/typescript/node_modules clients/typescript/dist ui/docs-assets/node_modules \
+		ui/dashboard/node_modules

@@ -18,8 +18,9 @@ from mechamental.buckets.worker import bucket_worker_factory
 from mechamental.clock import Clock
 from mechamental.config import Settings, get_settings
 from mechamental.cors import CORSMiddleware
+from mechamental.dashboard import install_ui
 from mechamental.db import Database
-from mechamental.docs_ui import install_docs, install_ui
+from mechamental.docs_ui import install_docs
 from mechamental.errors import install_handlers
 from mechamental.exposition import metrics_factory
 from mechamental.exposition import router as metrics_router

@@ -1,4 +1,4 @@
-"""`/docs` (Swagger UI), `/redoc` and the `/ui` dashboard, served from assets inside the package.
+"""`/docs` (Swagger UI) and `/redoc`, served from assets inside the package (`/ui`: `dashboard`).
 
 FastAPI's defaults load both from a CDN (and ReDoc's fonts from Google), so on a machine without
 internet `/docs` is a blank page. The bundles are copied from npm by ui/docs-assets/copy.mjs
@@ -59,15 +59,3 @@ def install_docs(app: FastAPI) -> None:
 def _own_origin(response: HTMLResponse) -> HTMLResponse:
     response.headers["Content-Security-Policy"] = POLICY
     return response
-
-
-UI_PAGE = Path(__file__).parent / "static" / "ui" / "index.html"
-
-
-def install_ui(app: FastAPI) -> None:
-    """Serve the dashboard at /ui (same origin, so it calls the API without CORS)."""
-
-    async def ui() -> HTMLResponse:
-        return _own_origin(HTMLResponse(UI_PAGE.read_text(encoding="utf-8")))
-
-    app.add_api_route("/ui", ui, methods=["GET"], include_in_schema=False)

@@ -32,5 +32,6 @@ async def test_the_dashboard_follows_the_setting(env: str, ui: bool | None, serv
         response = await client.get("/ui")
     assert response.status_code == (200 if served else 404)
     if served:
-        assert "sessionStorage" in response.text
-        assert "'self'" in response.headers["content-security-policy"]
+        assert '<script type="module" src="/ui/assets/dashboard.js">' in response.text
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "unsafe-inline" not in policy
