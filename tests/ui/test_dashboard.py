@@ -23,10 +23,9 @@ import pytest
 from mechamental.auth import tokens
 from mechamental.auth.permissions import Role
 from mechamental.db import Database
-from tests.browser.test_front_door import CHROMIUM, _require_browser
-from tests.conftest import IN_CI
 from tests.sync.conftest import REDIS_URL, drop_prefix, redis_reachable
 from tests.sync.procs import MECHAMENTAL, ServerProcess, server_env
+from tests.tools import CHROMIUM, require_browser, require_tools
 
 HERE = Path(__file__).resolve().parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -60,11 +59,8 @@ def _screenshots_dir(tmp_path: Path) -> Path:
 async def test_two_people_see_each_other_and_their_changes_live_across_a_restart(
     database_url: str, tmp_path: Path
 ) -> None:
-    node = _require_browser()
-    if not redis_reachable():
-        if IN_CI:
-            pytest.fail("Redis is not reachable on 127.0.0.1:6379 (required under CI=true)")
-        pytest.skip("Redis not reachable")
+    node = require_browser()
+    require_tools({"Redis on 127.0.0.1:6379": redis_reachable()})
     org_id, keys = await _keys(database_url)
     shots = _screenshots_dir(tmp_path)
     prefix = f"mmtest-{uuid.uuid4().hex[:12]}"

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from mechamental.app import create_app
-from tests.browser.test_front_door import _require_browser
-from tests.conftest import IN_CI, create_tenant, make_settings
+from tests.conftest import create_tenant, make_settings
+from tests.tools import require_node
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "ui" / "dashboard"
@@ -25,12 +25,7 @@ COMMITTED = ROOT / "src" / "mechamental" / "static" / "ui"
 
 
 def test_the_committed_dashboard_is_built_from_its_sources(tmp_path: Path) -> None:
-    node = _require_browser()
-    if not (SOURCES / "node_modules" / "esbuild").is_dir():
-        message = "ui/dashboard/node_modules missing (make install runs npm ci there)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    node = require_node(SOURCES)
     subprocess.run(
         [str(SOURCES / "node_modules" / ".bin" / "tsc"), "-p", str(SOURCES / "tsconfig.json")],
         check=True,

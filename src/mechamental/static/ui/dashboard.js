@@ -160,6 +160,7 @@ var Http = class {
   async send(method, path, options = {}) {
     for (let attempt = 0; ; attempt++) {
       const token = await this.token();
+      options.sentWith?.(token);
       const headers = { Authorization: `Bearer ${token}`, ...options.headers };
       const init = { method, headers };
       if (options.body !== void 0) {
@@ -238,10 +239,13 @@ var SseParser = class {
     else if (field === "retry" && /^\d+$/.test(value)) this.sink.retry(Number(value));
   }
 };
-async function readSse(body, sink) {
+async function readSse(body, sink, signal) {
   const parser = new SseParser(sink);
   const decoder = new TextDecoder();
   const reader = body.getReader();
+  const cancel = () => void reader.cancel().catch(() => void 0);
+  if (signal?.aborted) cancel();
+  signal?.addEventListener("abort", cancel, { once: true });
   try {
     for (; ; ) {
       const { value, done } = await reader.read();
@@ -250,16 +254,143 @@ async function readSse(body, sink) {
       parser.push(decoder.decode(value, { stream: true }));
     }
   } finally {
+    signal?.removeEventListener("abort", cancel);
     reader.releaseLock();
   }
 }
 
-// ../../clients/typescript/src/sync.ts
+// ../../clients/typescript/src/stream.ts
+function consumeStream(body, abort, sink) {
+  let end = "drop";
+  let pending = Promise.resolve();
+  const stop = (how) => {
+    end = how;
+    abort.abort();
+  };
+  let watchdog;
+  const alive = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => abort.abort(), sink.heartbeatMs() * 2.5);
+  };
+  alive();
+  const reading = readSse(
+    body,
+    {
+      alive,
+      retry: (ms) => sink.retry(ms),
+      frame: (frame) => {
+        pending = pending.then(() => sink.frame(frame, stop)).catch((e) => sink.error(e));
+      }
+    },
+    abort.signal
+  );
+  const done = () => {
+    clearTimeout(watchdog);
+    return pending.then(() => end);
+  };
+  return reading.then(done, done);
+}
+function retryDelay(failures, base, cap) {
+  const ceiling = Math.min(cap, base * 2 ** Math.min(failures, 16));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
 var seqOf = (id) => {
   if (!id) return null;
   const n = Number.parseInt(id.split("-")[0] ?? "", 10);
   return Number.isFinite(n) ? n : null;
 };
+function userOfTicket(ticket) {
+  try {
+    const part = ticket.split(".")[1] ?? "";
+    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+    const sub = JSON.parse(json).sub;
+    return typeof sub === "string" ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
+// ../../clients/typescript/src/tabs.ts
+function lockManager() {
+  const locks = globalThis.navigator?.locks;
+  return locks && typeof locks.request === "function" ? locks : null;
+}
+function canShareAcrossTabs() {
+  return typeof globalThis.window !== "undefined" && lockManager() !== null && typeof globalThis.BroadcastChannel === "function";
+}
+function groupName(baseUrl, orgId, workspaceId) {
+  return `mechamental:sync:${JSON.stringify([baseUrl, orgId, workspaceId])}`;
+}
+var newId = () => typeof crypto !== "undefined" && typeof crypto.randomUUID === "function" ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+var TabGroup = class {
+  constructor(name, presence, sink) {
+    this.name = name;
+    this.presence = presence;
+    this.sink = sink;
+    this.channel = new BroadcastChannel(name);
+    this.channel.onmessage = (message) => this.receive(message.data);
+    this.post({ kind: "hello", from: this.id, presence });
+    const locks = lockManager();
+    locks.request(name, { signal: this.abort.signal }, async () => {
+      if (this.closed) return;
+      this.leading = true;
+      this.post({ kind: "lead", from: this.id });
+      try {
+        await this.sink.lead();
+      } finally {
+        this.leading = false;
+      }
+    }).catch(() => void 0);
+  }
+  name;
+  presence;
+  sink;
+  id = newId();
+  /** The other tabs of the group that said hello (and whether they hold presence). */
+  others = /* @__PURE__ */ new Map();
+  leading = false;
+  channel;
+  abort = new AbortController();
+  closed = false;
+  /** Another tab of this group that keeps presence is still open. */
+  get othersPresent() {
+    for (const other of this.others.values()) if (other.presence) return true;
+    return false;
+  }
+  post(message) {
+    if (this.closed) return;
+    this.channel.postMessage(message);
+  }
+  receive(message) {
+    if (this.closed) return;
+    switch (message.kind) {
+      case "hello":
+        this.others.set(message.from, { presence: message.presence });
+        this.post({ kind: "here", from: this.id, presence: this.presence });
+        break;
+      case "here":
+        this.others.set(message.from, { presence: message.presence });
+        return;
+      case "bye":
+        this.others.delete(message.from);
+        break;
+      case "state":
+        if (message.to !== this.id) return;
+        break;
+    }
+    this.sink.message(message);
+  }
+  /** Leave the group: say so, stop waiting for the lock (a held one goes with the stream). */
+  close() {
+    if (this.closed) return;
+    this.post({ kind: "bye", from: this.id });
+    this.closed = true;
+    this.abort.abort();
+    this.channel.close();
+  }
+};
+
+// ../../clients/typescript/src/sync.ts
 var SyncHandle = class {
   constructor(http, workspaces, workspaceId, handlers = {}, options = {}) {
     this.http = http;
@@ -271,7 +402,12 @@ var SyncHandle = class {
     this.lastSeq = seqOf(this.lastEventId);
     this.ready = new Promise((resolve) => this.markReady = resolve);
     if (typeof window !== "undefined") window.addEventListener("pagehide", this.onPageHide);
-    void this.run();
+    const share = (options.shareAcrossTabs ?? true) && canShareAcrossTabs();
+    this.group = share ? new TabGroup(groupName(http.baseUrl, http.orgId, workspaceId), this.presenceOn, {
+      message: (message) => this.shared(message),
+      lead: () => this.lead()
+    }) : null;
+    if (this.group === null) void this.run();
   }
   http;
   workspaces;
@@ -295,7 +431,17 @@ var SyncHandle = class {
   refreshTimer = null;
   viewing = null;
   markReady;
-  onPageHide = () => void this.leave(true).catch(() => void 0);
+  group;
+  /** A follower has the leader's state (frames before it are in it, so they are skipped). */
+  synced = false;
+  joined = false;
+  /** The credential the open stream (or its ticket) was made with. */
+  streamToken = null;
+  onPageHide = () => this.depart();
+  /** True while this handle holds the stream (always, unless it follows another tab's). */
+  get leading() {
+    return this.group === null || this.group.leading;
+  }
   members() {
     return [...this.memberMap.values()];
   }
@@ -311,6 +457,7 @@ var SyncHandle = class {
   /** Announce the resource this user views (refreshed with presence while the handle is open). */
   async view(resourceType, resourceId) {
     this.viewing = [resourceType, resourceId];
+    this.group?.post({ kind: "viewing", viewing: this.viewing });
     await this.http.send("POST", `${this.base()}/presence/viewing`, {
       query: { resource_type: resourceType, resource_id: resourceId },
       body: null
@@ -320,26 +467,108 @@ var SyncHandle = class {
     this.viewing = null;
     await this.http.send("POST", `${this.base()}/presence/leave`, { body: null, keepalive });
   }
-  /** Stop the stream; leaves presence (unless `presence: false`). */
+  /**
+   * Stop the stream (another tab of the group takes it over); leaves presence (unless
+   * `presence: false`, or another tab of this origin still keeps it).
+   */
   close() {
     if (this.closed) return;
+    this.depart();
     this.closed = true;
     this.abort?.abort();
     if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
     if (typeof window !== "undefined") window.removeEventListener("pagehide", this.onPageHide);
-    if (this.presenceOn) void this.leave(true).catch(() => void 0);
     this.setStatus("closed");
+  }
+  /** The tab goes (close or pagehide): leave the group, and presence if the last one. */
+  depart() {
+    if (this.closed) return;
+    const othersPresent = this.group?.othersPresent ?? false;
+    this.group?.close();
+    if (this.presenceOn && !othersPresent) void this.leave(true).catch(() => void 0);
   }
   setStatus(status) {
     if (this.status === status) return;
     this.status = status;
+    if (this.group?.leading && status !== "closed") this.group.post({ kind: "status", status });
     this.handlers.onStatus?.(status);
+  }
+  /** This tab took the lock: resume the stream from the last event it applied. */
+  async lead() {
+    this.synced = true;
+    if (this.status !== "connecting") this.setStatus("reconnecting");
+    await this.run();
+  }
+  /** A message from another tab of the group. */
+  shared(message) {
+    if (this.closed) return;
+    switch (message.kind) {
+      case "hello":
+        if (!this.leading) return;
+        this.group?.post({
+          kind: "state",
+          to: message.from,
+          state: {
+            status: this.status,
+            workspace: this.workspace,
+            members: this.members(),
+            lastEventId: this.lastEventId,
+            me: this.me,
+            viewing: this.viewing
+          }
+        });
+        return;
+      case "lead":
+        if (!this.synced) this.group?.post({ kind: "hello", from: this.group.id, presence: this.presenceOn });
+        return;
+      case "state": {
+        if (this.synced || this.leading) return;
+        const { state } = message;
+        this.synced = true;
+        this.lastEventId = state.lastEventId;
+        this.lastSeq = seqOf(state.lastEventId);
+        this.me = state.me ?? this.me;
+        this.viewing = this.viewing ?? state.viewing;
+        this.memberMap.clear();
+        for (const m of state.members) this.memberMap.set(m.user_id, m);
+        if (state.workspace !== null) {
+          this.setWorkspace(state.workspace);
+          this.handlers.onMembers?.(this.members());
+        }
+        if (state.status === "live") this.becameLive();
+        else if (state.status === "reconnecting") this.setStatus("reconnecting");
+        return;
+      }
+      case "status":
+        if (!this.synced || this.leading || message.status === "closed" || message.status === "live") return;
+        this.setStatus(message.status);
+        return;
+      case "viewing":
+        this.viewing = message.viewing;
+        return;
+      case "frame":
+        if (this.synced && !this.leading) this.apply(message.event, message.id, message.workspace);
+        return;
+      case "bye":
+      case "here":
+        return;
+    }
+  }
+  /** Live (own stream or the leader's): ready; presence joined once by every tab. */
+  becameLive() {
+    this.setStatus("live");
+    this.markReady();
+    if (this.presenceOn && !this.joined && !this.leading) {
+      this.joined = true;
+      void this.refreshPresence();
+    }
   }
   async open(signal) {
     const query = {};
+    const sentWith = (token) => void (this.streamToken = token);
     if (this.options.timeoutSeconds) query["timeout"] = this.options.timeoutSeconds;
     if (this.options.auth === "ticket") {
-      const ticket = await this.http.json("POST", `${this.base()}/tickets`, { signal });
+      const ticket = await this.http.json("POST", `${this.base()}/tickets`, { signal, sentWith });
       this.me = userOfTicket(ticket.ticket) ?? this.me;
       const url = new URL(this.http.baseUrl + ticket.stream_url);
       for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
@@ -350,7 +579,7 @@ var SyncHandle = class {
     }
     const headers = { Accept: "text/event-stream" };
     if (this.lastEventId) headers["Last-Event-ID"] = this.lastEventId;
-    return this.http.send("GET", `${this.base()}/stream`, { query, headers, signal });
+    return this.http.send("GET", `${this.base()}/stream`, { query, headers, signal, sentWith });
   }
   async run() {
     let failures = 0;
@@ -375,78 +604,75 @@ var SyncHandle = class {
       }
       this.setStatus("reconnecting");
       if (end === "again") continue;
-      await this.sleep(this.delay(failures++));
+      await new Promise((resolve) => setTimeout(resolve, this.delay(failures++)));
     }
   }
   delay(failures) {
-    const base = this.options.minRetryMs ?? this.serverRetryMs ?? 1e3;
-    const cap = this.options.maxRetryMs ?? 3e4;
-    const ceiling = Math.min(cap, base * 2 ** Math.min(failures, 16));
-    return ceiling / 2 + Math.random() * (ceiling / 2);
-  }
-  sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return retryDelay(failures, this.options.minRetryMs ?? this.serverRetryMs ?? 1e3, this.options.maxRetryMs ?? 3e4);
   }
   consume(body, abort, live) {
-    let end = "drop";
-    let pending = Promise.resolve();
-    const stop = (how) => {
-      end = how;
-      abort.abort();
-    };
-    let watchdog;
-    const alive = () => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => abort.abort(), this.heartbeatMs * 2.5);
-    };
-    alive();
-    const reading = readSse(body, {
-      alive,
+    return consumeStream(body, abort, {
+      heartbeatMs: () => this.heartbeatMs,
       retry: (ms) => this.serverRetryMs = ms,
-      frame: (frame) => {
-        pending = pending.then(() => this.frame(frame, stop, live)).catch((e) => this.handlers.onError?.(e));
-      }
+      frame: (frame, stop) => this.frame(frame, stop, live),
+      error: (error) => this.handlers.onError?.(error)
     });
-    const done = () => {
-      clearTimeout(watchdog);
-      return pending.then(() => end);
-    };
-    return reading.then(done, done);
   }
+  /** A frame of this handle's own stream: apply it, hand it to the other tabs, act on it. */
   async frame(frame, stop, live) {
     if (this.closed) return;
     const event = JSON.parse(frame.data);
-    const seq = seqOf(frame.id);
-    const synthetic = event.type.startsWith("sync.");
-    if (!synthetic && seq !== null && this.lastSeq !== null && seq <= this.lastSeq) return;
-    if (frame.id !== void 0) {
-      this.lastEventId = frame.id;
-      if (seq !== null) this.lastSeq = seq;
+    const fresh = event.type === "sync.reset" ? await this.workspaces.get(this.workspaceId) : void 0;
+    if (this.closed || !this.apply(event, frame.id, fresh)) return;
+    if (this.group !== null) {
+      const shared = { kind: "frame", id: frame.id, event };
+      if (fresh !== void 0) shared.workspace = fresh;
+      this.group.post(shared);
     }
     switch (event.type) {
       case "sync.connected":
         this.heartbeatMs = (event.data.heartbeat_seconds || 15) * 1e3;
-        this.setWorkspace(event.data.workspace);
-        this.memberMap.clear();
-        for (const m of event.data.presence.members) this.memberMap.set(m.user_id, m);
-        this.handlers.onMembers?.(this.members());
         live();
-        this.setStatus("live");
-        this.markReady();
-        if (this.presenceOn) this.startPresence();
+        if (this.presenceOn || this.group?.othersPresent) this.startPresence();
         break;
-      case "sync.reset": {
-        const fresh = await this.workspaces.get(this.workspaceId);
-        this.setWorkspace(fresh);
-        this.handlers.onReset?.(fresh);
-        break;
-      }
       case "sync.unauthorized":
-        await this.http.refresh(await this.http.token());
+        if (this.streamToken !== null) await this.http.refresh(this.streamToken);
         stop("again");
         break;
       case "sync.timeout":
         stop("again");
+        break;
+      case "workspace.deleted":
+        stop("stop");
+        break;
+    }
+  }
+  /**
+   * Apply one event (from this handle's stream or the leader's): false if already seen.
+   * `fresh` is the workspace refetched after a `sync.reset`.
+   */
+  apply(event, id, fresh) {
+    if (this.closed) return false;
+    const seq = seqOf(id);
+    const synthetic = event.type.startsWith("sync.");
+    if (!synthetic && seq !== null && this.lastSeq !== null && seq <= this.lastSeq) return false;
+    if (id !== void 0) {
+      this.lastEventId = id;
+      if (seq !== null) this.lastSeq = seq;
+    }
+    switch (event.type) {
+      case "sync.connected":
+        this.setWorkspace(event.data.workspace);
+        this.memberMap.clear();
+        for (const m of event.data.presence.members) this.memberMap.set(m.user_id, m);
+        this.handlers.onMembers?.(this.members());
+        this.becameLive();
+        break;
+      case "sync.reset":
+        if (fresh !== void 0) {
+          this.setWorkspace(fresh);
+          if (fresh !== null) this.handlers.onReset?.(fresh);
+        }
         break;
       case "workspace.created":
       case "workspace.updated":
@@ -457,7 +683,6 @@ var SyncHandle = class {
         break;
       case "workspace.deleted":
         this.setWorkspace(null);
-        stop("stop");
         break;
       case "presence.joined": {
         const before = this.memberMap.get(event.data.user_id);
@@ -473,7 +698,7 @@ var SyncHandle = class {
       case "presence.left":
         this.memberMap.delete(event.data.user_id);
         this.handlers.onMembers?.(this.members());
-        if (event.data.user_id === this.me && this.presenceOn && !this.closed) void this.refreshPresence();
+        if (event.data.user_id === this.me && this.presenceOn && this.leading) void this.refreshPresence();
         break;
       case "presence.viewing": {
         const before = this.memberMap.get(event.data.user_id);
@@ -483,6 +708,8 @@ var SyncHandle = class {
       }
     }
     this.handlers.onEvent?.(event);
+    if (event.type === "workspace.deleted" && !this.leading) this.close();
+    return true;
   }
   setWorkspace(workspace) {
     this.workspace = workspace;
@@ -505,16 +732,6 @@ var SyncHandle = class {
     }
   }
 };
-function userOfTicket(ticket) {
-  try {
-    const part = ticket.split(".")[1] ?? "";
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
-    const sub = JSON.parse(json).sub;
-    return typeof sub === "string" ? sub : null;
-  } catch {
-    return null;
-  }
-}
 
 // ../../clients/typescript/src/workspaces.ts
 function newIdempotencyKey() {
