@@ -193,7 +193,12 @@ async def test_five_days_of_failures_disable_the_endpoint(
     )
     ws = await new_workspace(client, tenant)
     url = f"/v1/orgs/{tenant.org_id}/webhooks/{hook['id']}"
-    await eventually(lambda: _async(len(receiver.requests)), lambda n: n == 1)
+    # The failure recorded (not only received): its time starts the failing run, and an
+    # outcome written after the clock moved would start it four days late.
+    await eventually(
+        lambda: deliveries(client, tenant, hook["id"]),
+        lambda ds: bool(ds and ds[0]["attempts"]),
+    )
     clock = app.state.services.clock
     clock.advance(4 * 86400)
     await rename(client, tenant, ws, "four days later")

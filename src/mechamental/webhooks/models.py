@@ -63,6 +63,7 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_list", "webhook_id", "id"),
     Index("ix_webhook_deliveries_finished", "status", "updated_at"),
+    Index("ix_webhook_deliveries_endpoint_due", "webhook_id", "next_attempt_at"),  # claims
 )
 
 webhook_attempts = Table(
