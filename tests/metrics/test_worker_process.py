@@ -9,15 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Tenant
+from mechamental.db import Database
+from mechamental.migrations import upgrade
+from tests.conftest import create_tenant
 from tests.helpers import eventually
 from tests.metrics.conftest import Samples, parse, value
 from tests.sync.procs import MECHAMENTAL, ServerProcess, create_ws, free_port, server_env
 
-pytestmark = [
-    pytest.mark.timeout(300),
-    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
-]
+pytestmark = pytest.mark.timeout(300)
 FAILURES = "mechamental_bucket_job_failures_total"
 JOBS = "mechamental_bucket_jobs"
 
@@ -33,8 +32,17 @@ async def _scrape(port: int) -> Samples | None:
 
 
 async def test_the_worker_process_serves_its_metrics_on_the_port(
-    database_url: str, tenant_db: Tenant, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
+    # A database of its own: the worker takes every queued job it finds, and the session's
+    # shared one holds other tests' jobs (and their failures).
+    database_url = f"sqlite:///{tmp_path / 'worker.db'}"
+    upgrade(database_url)
+    db = Database(database_url)
+    try:
+        tenant_db = await create_tenant(db, "worker")
+    finally:
+        await db.dispose()
     metrics_port = free_port()
     env = server_env(
         database_url=database_url,

@@ -56,7 +56,13 @@ function Viewer({ slot, type, id }) {
 
 function App({ slot, client, workspaceId, viewing }) {
   return (
-    <MechaMentalProvider client={client} workspaceId={workspaceId}>
+    // Two users on one page: tab sharing groups handles by origin and workspace only (one
+    // user per origin), so each keeps its own stream here (a known limit, see the README).
+    <MechaMentalProvider
+      client={client}
+      workspaceId={workspaceId}
+      syncOptions={{ auth: "ticket", shareAcrossTabs: false }}
+    >
       <Title slot={slot} />
       <People slot={slot} />
       {viewing.map(([type, id]) => <Viewer key={`${type}/${id}`} slot={slot} type={type} id={id} />)}
