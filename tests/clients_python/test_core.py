@@ -8,9 +8,13 @@ test_live.py and test_presence_watch.py.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
+import httpx
 import pytest
-from mechamental_client._core import Credentials
+from mechamental_client import RateLimitError
+from mechamental_client._core import Credentials, error_for, retry_after_seconds
 from mechamental_client._live import (
     MAX_BACKOFF_SECONDS,
     Deliver,
@@ -100,3 +104,28 @@ def test_gives_up_after_max_attempts_and_presence_refreshes_inside_the_ttl() -> 
         stream.failed()
     timing = PresenceTiming(60)
     assert timing.refresh_seconds * 2 < 60 and timing.retry_seconds < timing.refresh_seconds
+
+
+def test_a_refused_open_waits_at_least_retry_after() -> None:
+    stream = state([])
+    stream.connect()
+    capped = httpx.Response(
+        429,
+        headers={"Retry-After": "40"},
+        json={"error": "TOO_MANY_STREAMS", "message": "m", "details": {"scope": "user"}},
+    )
+    assert stream.refused(capped) == 40.0  # far beyond the first backoff (about 1 s)
+    error = error_for(capped)
+    assert isinstance(error, RateLimitError)
+    assert (error.code, error.retry_after) == ("TOO_MANY_STREAMS", 40.0)
+    assert error.details == {"scope": "user"}
+
+    stream.connect()
+    unavailable = httpx.Response(503, json={"error": "UNAVAILABLE", "message": "m"})
+    assert stream.refused(unavailable) <= MAX_BACKOFF_SECONDS  # no header: the own backoff
+
+    later = datetime(2026, 12, 3, 18, 0, 30, tzinfo=UTC)
+    dated = httpx.Response(503, headers={"Retry-After": format_datetime(later, usegmt=True)})
+    assert retry_after_seconds(dated, now=later - timedelta(seconds=30)) == 30.0
+    assert retry_after_seconds(dated, now=later + timedelta(seconds=5)) == 0.0
+    assert retry_after_seconds(httpx.Response(503, headers={"Retry-After": "soon"})) is None

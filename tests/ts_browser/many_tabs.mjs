@@ -74,6 +74,24 @@ await withWorld(async ({ api, browser, pageOrigin }) => {
   }
   // The user is still present (the closing tab did not leave: nine tabs keep presence).
   await until(rest[0], () => window.memberIds().includes("tab-user"), null, "tab-user still present");
+
+  // Another user signs in in this profile: the group is per credential, so the new tab runs a
+  // stream of its own as itself (never the first user's stream, presence or identity).
+  const other = await openTab(context, pageOrigin, { ...config, token: await api.key("other-user") }, "other user");
+  await until(other, () => window.handle.status === "live", null, "other user's tab live");
+  assert.equal(await other.evaluate(() => window.handle.leading), true, "the other user's tab holds its own stream");
+  assert.equal(await other.evaluate(() => window.handle.me), "other-user");
+  assert.equal(await rest[0].evaluate(() => window.handle.me), "tab-user");
+  await until(rest[0], () => window.memberIds().includes("other-user"), null, "tab-user's tabs see the other user");
+  const both = await owner.http.json("GET", owner.http.orgPath(`/workspaces/${ws.workspace_id}/sync/presence`));
+  assert.deepEqual(
+    both.members.map((m) => [m.user_id, m.connections]).sort(),
+    [["other-user", 1], ["tab-user", 1]],
+    "a stream each: one for the nine tabs, one for the other user",
+  );
+  await owner.workspaces.update(ws.workspace_id, { name: "u-31" }, { ifMatch: null });
+  await until(other, () => window.names().includes("u-31"), null, "the other user's tab gets events");
+  assert.deepEqual((await seenBy(other)).names, ["u-31"], "the other user's tab: its own events only, once");
   await context.close();
   process.stdout.write(`${JSON.stringify({ tabs: TABS, events: 30, ok: true })}\n`);
 });

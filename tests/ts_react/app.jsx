@@ -56,13 +56,9 @@ function Viewer({ slot, type, id }) {
 
 function App({ slot, client, workspaceId, viewing }) {
   return (
-    // Two users on one page: tab sharing groups handles by origin and workspace only (one
-    // user per origin), so each keeps its own stream here (a known limit, see the README).
-    <MechaMentalProvider
-      client={client}
-      workspaceId={workspaceId}
-      syncOptions={{ auth: "ticket", shareAcrossTabs: false }}
-    >
+    // Two users on one page, with tab sharing on (the default): each user's handle is in a
+    // group of its own credential, so neither sees the other's stream or identity.
+    <MechaMentalProvider client={client} workspaceId={workspaceId} syncOptions={{ auth: "ticket" }}>
       <Title slot={slot} />
       <People slot={slot} />
       {viewing.map(([type, id]) => <Viewer key={`${type}/${id}`} slot={slot} type={type} id={id} />)}

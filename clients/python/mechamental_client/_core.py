@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -55,6 +57,7 @@ class MechaMentalError(Exception):
         message: str,
         details: dict[str, Any],
         request_id: str | None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
@@ -62,6 +65,7 @@ class MechaMentalError(Exception):
         self.message = message
         self.details = details
         self.request_id = request_id
+        self.retry_after = retry_after  # seconds the server asked to wait (429, 503)
 
 
 class ConflictError(MechaMentalError):
@@ -74,6 +78,10 @@ class NotFoundError(MechaMentalError):
 
 class AuthenticationError(MechaMentalError):
     """401 even after asking the token callback again."""
+
+
+class RateLimitError(MechaMentalError):
+    """429: a rate limit or the stream cap; `retry_after` says when to try again."""
 
 
 class ValidationError(MechaMentalError):
@@ -91,7 +99,24 @@ _BY_STATUS: dict[int, type[MechaMentalError]] = {
     404: NotFoundError,
     412: ConflictError,
     422: ValidationError,
+    429: RateLimitError,
 }
+
+
+def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -> float | None:
+    """`Retry-After` in seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        at = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return max(0.0, (at - (now or datetime.now(UTC))).total_seconds())
 
 
 def raise_for(response: httpx.Response) -> None:
@@ -120,6 +145,7 @@ def error_for(response: httpx.Response) -> MechaMentalError:
         message=str(body.get("message", response.reason_phrase)),
         details=details,
         request_id=response.headers.get("x-request-id"),
+        retry_after=retry_after_seconds(response),
     )
 
 

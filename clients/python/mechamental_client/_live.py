@@ -15,7 +15,12 @@ from enum import StrEnum
 
 import httpx
 
-from mechamental_client._core import RETRYABLE_STATUSES, Credentials, error_for
+from mechamental_client._core import (
+    RETRYABLE_STATUSES,
+    Credentials,
+    error_for,
+    retry_after_seconds,
+)
 from mechamental_client._sse import Event, FrameParser, decode, event_seq, parse_event
 
 DEFAULT_RETRY_SECONDS = 1.0  # until the server's `retry:` hint is known
@@ -126,7 +131,10 @@ class StreamState:
             self._fresh_credential = True
             return self.failed()
         if response.status_code in RETRYABLE_STATUSES:
-            return self.failed()
+            # Never sooner than the server asked (a stream cap, a rate limit, a 503).
+            asked = retry_after_seconds(response)
+            wait = self.failed()
+            return wait if asked is None else max(wait, asked)
         self.status = Status.CLOSED
         raise error_for(response)
 

@@ -1,6 +1,7 @@
 // @mechamental/client: the MechaMental workspace service from browsers and Node >= 20.
 import { Http, type ClientOptions } from "./http.js";
-import { SyncHandle, type SyncHandlers, type SyncOptions } from "./sync.js";
+import { SyncHandle } from "./sync.js";
+import type { SyncHandlers, SyncOptions } from "./sync_options.js";
 import { Workspaces } from "./workspaces.js";
 
 export class MechaMental {
@@ -20,7 +21,8 @@ export class MechaMental {
 
 export * from "./errors.js";
 export type { ClientOptions, RequestOptions } from "./http.js";
-export { SyncHandle, type SyncHandlers, type SyncOptions } from "./sync.js";
+export { SyncHandle } from "./sync.js";
+export type { SyncHandlers, SyncOptions } from "./sync_options.js";
 export { SseParser, readSse, type SseFrame } from "./sse.js";
 export { Workspaces, newIdempotencyKey } from "./workspaces.js";
 export type * from "./types.js";

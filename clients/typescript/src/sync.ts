@@ -13,38 +13,9 @@ import type { SseFrame } from "./sse.js";
 import { consumeStream, retryDelay, seqOf, userOfTicket, type StreamEnd } from "./stream.js";
 import { canShareAcrossTabs, groupName, TabGroup, type TabMessage } from "./tabs.js";
 import type { Member, StreamTicket, SyncEvent, SyncStatus, Workspace } from "./types.js";
+import type { SyncHandlers, SyncOptions } from "./sync_options.js";
+import { Members } from "./members.js";
 import type { Workspaces } from "./workspaces.js";
-
-export interface SyncHandlers {
-  onEvent?(event: SyncEvent): void;
-  onReset?(workspace: Workspace): void;
-  onStatus?(status: SyncStatus): void;
-  onMembers?(members: Member[]): void;
-  onWorkspace?(workspace: Workspace | null): void;
-  onError?(error: unknown): void;
-}
-
-export interface SyncOptions {
-  /** Join presence on open, refresh it, leave on close (default true). */
-  presence?: boolean;
-  /** How often presence is refreshed (default 20 s: a third of the default 60 s TTL). */
-  presenceRefreshSeconds?: number;
-  /** `header` (Authorization on the stream's fetch, default) or `ticket` (`POST …/sync/tickets`). */
-  auth?: "header" | "ticket";
-  /** Reconnect delays: first retry about `minRetryMs` (default: the server's `retry:` hint), doubling to `maxRetryMs` (30 s), each with jitter. */
-  minRetryMs?: number;
-  maxRetryMs?: number;
-  /** Resume from here instead of the stream's start. */
-  lastEventId?: string;
-  /** Stream lifetime asked of the server (`timeout`, seconds). */
-  timeoutSeconds?: number;
-  /**
-   * Share one stream per workspace among this origin's tabs (default true; needs Web Locks
-   * and BroadcastChannel, else the handle keeps its own stream). `false`: a stream of its own.
-   */
-  shareAcrossTabs?: boolean;
-}
-
 
 export class SyncHandle {
   status: SyncStatus = "connecting";
@@ -56,7 +27,7 @@ export class SyncHandle {
   /** Resolves the first time the stream is live. */
   readonly ready: Promise<void>;
   private lastSeq: number | null;
-  private readonly memberMap = new Map<string, Member>();
+  private readonly memberMap = new Members();
   private closed = false;
   private abort: AbortController | null = null;
   private serverRetryMs: number | null = null;
@@ -64,7 +35,9 @@ export class SyncHandle {
   private refreshTimer: ReturnType<typeof setInterval> | null = null;
   private viewing: [string, string] | null = null;
   private markReady!: () => void;
-  private readonly group: TabGroup | null;
+  private group: TabGroup | null = null;
+  /** Sharing across tabs, and the group not joined yet (its name needs the credential's hash). */
+  private grouping: boolean;
   /** A follower has the leader's state (frames before it are in it, so they are skipped). */
   private synced = false;
   private joined = false;
@@ -83,23 +56,37 @@ export class SyncHandle {
     this.lastSeq = seqOf(this.lastEventId);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     if (typeof window !== "undefined") window.addEventListener("pagehide", this.onPageHide);
-    const share = (options.shareAcrossTabs ?? true) && canShareAcrossTabs();
-    this.group = share
-      ? new TabGroup(groupName(http.baseUrl, http.orgId, workspaceId), this.presenceOn, {
-          message: (message) => this.shared(message),
-          lead: () => this.lead(),
-        })
-      : null;
-    if (this.group === null) void this.run();
+    this.grouping = (options.shareAcrossTabs ?? true) && canShareAcrossTabs();
+    if (this.grouping) void this.joinGroup();
+    else void this.run();
   }
 
   /** True while this handle holds the stream (always, unless it follows another tab's). */
   get leading(): boolean {
-    return this.group === null || this.group.leading;
+    return this.group === null ? !this.grouping : this.group.leading;
+  }
+
+  /** Join the tabs that sync this workspace with this credential; without one, a stream of its own. */
+  private async joinGroup(): Promise<void> {
+    let name: string;
+    try {
+      name = await groupName(this.http.baseUrl, this.http.orgId, this.workspaceId, await this.http.token());
+    } catch (error) {
+      this.grouping = false;
+      this.handlers.onError?.(error);
+      if (!this.closed) void this.run();
+      return;
+    }
+    this.grouping = false;
+    if (this.closed) return;
+    this.group = new TabGroup(name, this.presenceOn, {
+      message: (message) => this.shared(message),
+      lead: () => this.lead(),
+    });
   }
 
   members(): Member[] {
-    return [...this.memberMap.values()];
+    return this.memberMap.list();
   }
 
   private get presenceOn(): boolean {
@@ -195,8 +182,7 @@ export class SyncHandle {
         this.lastSeq = seqOf(state.lastEventId);
         this.me = state.me ?? this.me;
         this.viewing = this.viewing ?? state.viewing;
-        this.memberMap.clear();
-        for (const m of state.members) this.memberMap.set(m.user_id, m);
+        this.memberMap.replace(state.members);
         if (state.workspace !== null) {
           this.setWorkspace(state.workspace);
           this.handlers.onMembers?.(this.members());
@@ -257,6 +243,7 @@ export class SyncHandle {
     while (!this.closed) {
       const abort = (this.abort = new AbortController());
       let end: StreamEnd = "drop";
+      let asked = 0; // the server's Retry-After (a stream cap, a rate limit, a 503), in ms
       try {
         const response = await this.open(abort.signal);
         if (!response.body) throw new Error("no response body");
@@ -266,6 +253,7 @@ export class SyncHandle {
         if (error instanceof NotFoundError) end = "stop";
         else if (error instanceof MechaMentalError && error.status === 401) await this.http.refresh(await this.http.token());
         if (error instanceof MechaMentalError && error.status !== 0) this.handlers.onError?.(error);
+        if (error instanceof MechaMentalError && error.retryAfter !== null) asked = error.retryAfter * 1000;
       }
       abort.abort();
       if (this.closed) break;
@@ -275,7 +263,7 @@ export class SyncHandle {
       }
       this.setStatus("reconnecting");
       if (end === "again") continue;
-      await new Promise((resolve) => setTimeout(resolve, this.delay(failures++)));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(asked, this.delay(failures++))));
     }
   }
 
@@ -344,8 +332,7 @@ export class SyncHandle {
     switch (event.type) {
       case "sync.connected":
         this.setWorkspace(event.data.workspace);
-        this.memberMap.clear();
-        for (const m of event.data.presence.members) this.memberMap.set(m.user_id, m);
+        this.memberMap.replace(event.data.presence.members);
         this.handlers.onMembers?.(this.members());
         this.becameLive();
         break;
@@ -365,28 +352,16 @@ export class SyncHandle {
       case "workspace.deleted":
         this.setWorkspace(null);
         break;
-      case "presence.joined": {
-        const before = this.memberMap.get(event.data.user_id);
-        this.memberMap.set(event.data.user_id, {
-          user_id: event.data.user_id,
-          connections: before?.connections ?? 0,
-          viewing: event.data.viewing,
-          since: event.data.since,
-        });
+      case "presence.joined":
+      case "presence.viewing":
+        this.memberMap.apply(event);
         this.handlers.onMembers?.(this.members());
         break;
-      }
       case "presence.left":
-        this.memberMap.delete(event.data.user_id);
+        this.memberMap.apply(event);
         this.handlers.onMembers?.(this.members());
         if (event.data.user_id === this.me && this.presenceOn && this.leading) void this.refreshPresence();
         break;
-      case "presence.viewing": {
-        const before = this.memberMap.get(event.data.user_id);
-        if (before) this.memberMap.set(event.data.user_id, { ...before, viewing: event.data.viewing });
-        this.handlers.onMembers?.(this.members());
-        break;
-      }
     }
     this.handlers.onEvent?.(event);
     if (event.type === "workspace.deleted" && !this.leading) this.close(); // the leader stops too

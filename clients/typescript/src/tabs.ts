@@ -5,8 +5,10 @@
 // (the lock is released when its tab closes, crashes or navigates away, and the next tab
 // waiting takes it); the leader holds the stream and hands every frame, status and reset to
 // the others through a BroadcastChannel. Without both APIs (Node, old browsers) the caller
-// keeps its own stream. The group is per origin, API, org and workspace: the tabs of one
-// browser profile are taken to be one user's session.
+// keeps its own stream. The group is per origin, API, org, workspace and credential (its
+// SHA-256, never the credential itself): two users signed in on one page or one profile
+// never share a stream, a presence or an identity. Tabs whose `getToken()` hands out
+// different tokens keep a stream each (safe, just not shared).
 import type { Member, SyncEvent, SyncStatus, Workspace } from "./types.js";
 
 /** What one tab tells the others of its group. */
@@ -54,13 +56,16 @@ export function canShareAcrossTabs(): boolean {
   return (
     typeof (globalThis as { window?: unknown }).window !== "undefined" &&
     lockManager() !== null &&
-    typeof globalThis.BroadcastChannel === "function"
+    typeof globalThis.BroadcastChannel === "function" &&
+    typeof globalThis.crypto?.subtle?.digest === "function"
   );
 }
 
-/** The lock and channel name of one workspace of one org on one API. */
-export function groupName(baseUrl: string, orgId: string, workspaceId: string): string {
-  return `mechamental:sync:${JSON.stringify([baseUrl, orgId, workspaceId])}`;
+/** The lock and channel name of one workspace of one org on one API, for one credential. */
+export async function groupName(baseUrl: string, orgId: string, workspaceId: string, credential: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(credential));
+  const holder = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `mechamental:sync:${JSON.stringify([baseUrl, orgId, workspaceId, holder])}`;
 }
 
 const newId = (): string =>

@@ -5,7 +5,7 @@
 import { createContext, createElement, useContext, useEffect, useMemo, useSyncExternalStore } from "react";
 import type { ReactNode } from "react";
 import type { MechaMental } from "../index.js";
-import type { SyncOptions } from "../sync.js";
+import type { SyncOptions } from "../sync_options.js";
 import type { Member } from "../types.js";
 import { sharedSync, type PresenceState, type SharedSync, type WorkspaceState } from "./store.js";
 

@@ -7,7 +7,8 @@
 // no "stop viewing" call, so the last one gone is announced as leave then join.
 // This module imports no React: only types from the core package.
 import type { MechaMental } from "../index.js";
-import type { SyncHandle, SyncOptions } from "../sync.js";
+import type { SyncHandle } from "../sync.js";
+import type { SyncOptions } from "../sync_options.js";
 import type { Member, SyncStatus, Workspace } from "../types.js";
 
 export interface WorkspaceState {

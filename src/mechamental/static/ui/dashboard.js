@@ -47,6 +47,8 @@ var MechaMentalError = class extends Error {
   details;
   requestId;
   body;
+  /** Seconds the server asked to wait (`Retry-After` on 429 and 503), or null. */
+  retryAfter;
   constructor(init) {
     super(init.message);
     this.name = new.target.name;
@@ -55,6 +57,8 @@ var MechaMentalError = class extends Error {
     this.details = init.details ?? {};
     this.requestId = init.requestId ?? null;
     this.body = init.body;
+    const hinted = this.details["retry_after_seconds"];
+    this.retryAfter = init.retryAfter ?? (typeof hinted === "number" ? hinted : null);
   }
 };
 var ValidationError = class extends MechaMentalError {
@@ -73,10 +77,6 @@ var ForbiddenError = class extends MechaMentalError {
 var NotFoundError = class extends MechaMentalError {
 };
 var RateLimitError = class extends MechaMentalError {
-  get retryAfter() {
-    const v = this.details["retry_after_seconds"];
-    return typeof v === "number" ? v : null;
-  }
 };
 var NetworkError = class extends MechaMentalError {
 };
@@ -87,8 +87,16 @@ var CLASSES = {
   412: ConflictError,
   429: RateLimitError
 };
+function retryAfterSeconds(header, now = Date.now()) {
+  if (header === null || header.trim() === "") return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, (at - now) / 1e3);
+}
 async function errorFrom(response) {
   const requestId = response.headers.get("x-request-id");
+  const retryAfter = retryAfterSeconds(response.headers.get("retry-after"));
   const text = await response.text().catch(() => "");
   let body = text;
   try {
@@ -100,13 +108,13 @@ async function errorFrom(response) {
   if (status === 422 && Array.isArray(obj["detail"])) {
     const detail = obj["detail"];
     const message2 = detail.map((d) => `${(d.loc ?? []).join(".")}: ${d.msg}`).join("; ");
-    return new ValidationError({ status, code: "VALIDATION_ERROR", message: message2, requestId, body, detail });
+    return new ValidationError({ status, code: "VALIDATION_ERROR", message: message2, requestId, body, detail, retryAfter });
   }
   const code = typeof obj["error"] === "string" ? obj["error"] : `HTTP_${status}`;
   const message = typeof obj["message"] === "string" ? obj["message"] : response.statusText || code;
   const details = typeof obj["details"] === "object" && obj["details"] !== null ? obj["details"] : {};
   const Class = CLASSES[status] ?? MechaMentalError;
-  return new Class({ status, code, message, details, requestId, body });
+  return new Class({ status, code, message, details, requestId, body, retryAfter });
 }
 
 // ../../clients/typescript/src/http.ts
@@ -316,10 +324,12 @@ function lockManager() {
   return locks && typeof locks.request === "function" ? locks : null;
 }
 function canShareAcrossTabs() {
-  return typeof globalThis.window !== "undefined" && lockManager() !== null && typeof globalThis.BroadcastChannel === "function";
+  return typeof globalThis.window !== "undefined" && lockManager() !== null && typeof globalThis.BroadcastChannel === "function" && typeof globalThis.crypto?.subtle?.digest === "function";
 }
-function groupName(baseUrl, orgId, workspaceId) {
-  return `mechamental:sync:${JSON.stringify([baseUrl, orgId, workspaceId])}`;
+async function groupName(baseUrl, orgId, workspaceId, credential) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(credential));
+  const holder = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `mechamental:sync:${JSON.stringify([baseUrl, orgId, workspaceId, holder])}`;
 }
 var newId = () => typeof crypto !== "undefined" && typeof crypto.randomUUID === "function" ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 var TabGroup = class {
@@ -390,6 +400,37 @@ var TabGroup = class {
   }
 };
 
+// ../../clients/typescript/src/members.ts
+var Members = class {
+  byUser = /* @__PURE__ */ new Map();
+  list() {
+    return [...this.byUser.values()];
+  }
+  replace(members) {
+    this.byUser.clear();
+    for (const m of members) this.byUser.set(m.user_id, m);
+  }
+  apply(event) {
+    const before = this.byUser.get(event.data.user_id);
+    switch (event.type) {
+      case "presence.joined":
+        this.byUser.set(event.data.user_id, {
+          user_id: event.data.user_id,
+          connections: before?.connections ?? 0,
+          viewing: event.data.viewing,
+          since: event.data.since
+        });
+        return;
+      case "presence.left":
+        this.byUser.delete(event.data.user_id);
+        return;
+      case "presence.viewing":
+        if (before) this.byUser.set(event.data.user_id, { ...before, viewing: event.data.viewing });
+        return;
+    }
+  }
+};
+
 // ../../clients/typescript/src/sync.ts
 var SyncHandle = class {
   constructor(http, workspaces, workspaceId, handlers = {}, options = {}) {
@@ -402,12 +443,9 @@ var SyncHandle = class {
     this.lastSeq = seqOf(this.lastEventId);
     this.ready = new Promise((resolve) => this.markReady = resolve);
     if (typeof window !== "undefined") window.addEventListener("pagehide", this.onPageHide);
-    const share = (options.shareAcrossTabs ?? true) && canShareAcrossTabs();
-    this.group = share ? new TabGroup(groupName(http.baseUrl, http.orgId, workspaceId), this.presenceOn, {
-      message: (message) => this.shared(message),
-      lead: () => this.lead()
-    }) : null;
-    if (this.group === null) void this.run();
+    this.grouping = (options.shareAcrossTabs ?? true) && canShareAcrossTabs();
+    if (this.grouping) void this.joinGroup();
+    else void this.run();
   }
   http;
   workspaces;
@@ -423,7 +461,7 @@ var SyncHandle = class {
   /** Resolves the first time the stream is live. */
   ready;
   lastSeq;
-  memberMap = /* @__PURE__ */ new Map();
+  memberMap = new Members();
   closed = false;
   abort = null;
   serverRetryMs = null;
@@ -431,7 +469,9 @@ var SyncHandle = class {
   refreshTimer = null;
   viewing = null;
   markReady;
-  group;
+  group = null;
+  /** Sharing across tabs, and the group not joined yet (its name needs the credential's hash). */
+  grouping;
   /** A follower has the leader's state (frames before it are in it, so they are skipped). */
   synced = false;
   joined = false;
@@ -440,10 +480,28 @@ var SyncHandle = class {
   onPageHide = () => this.depart();
   /** True while this handle holds the stream (always, unless it follows another tab's). */
   get leading() {
-    return this.group === null || this.group.leading;
+    return this.group === null ? !this.grouping : this.group.leading;
+  }
+  /** Join the tabs that sync this workspace with this credential; without one, a stream of its own. */
+  async joinGroup() {
+    let name;
+    try {
+      name = await groupName(this.http.baseUrl, this.http.orgId, this.workspaceId, await this.http.token());
+    } catch (error) {
+      this.grouping = false;
+      this.handlers.onError?.(error);
+      if (!this.closed) void this.run();
+      return;
+    }
+    this.grouping = false;
+    if (this.closed) return;
+    this.group = new TabGroup(name, this.presenceOn, {
+      message: (message) => this.shared(message),
+      lead: () => this.lead()
+    });
   }
   members() {
-    return [...this.memberMap.values()];
+    return this.memberMap.list();
   }
   get presenceOn() {
     return this.options.presence ?? true;
@@ -529,8 +587,7 @@ var SyncHandle = class {
         this.lastSeq = seqOf(state.lastEventId);
         this.me = state.me ?? this.me;
         this.viewing = this.viewing ?? state.viewing;
-        this.memberMap.clear();
-        for (const m of state.members) this.memberMap.set(m.user_id, m);
+        this.memberMap.replace(state.members);
         if (state.workspace !== null) {
           this.setWorkspace(state.workspace);
           this.handlers.onMembers?.(this.members());
@@ -586,6 +643,7 @@ var SyncHandle = class {
     while (!this.closed) {
       const abort = this.abort = new AbortController();
       let end = "drop";
+      let asked = 0;
       try {
         const response = await this.open(abort.signal);
         if (!response.body) throw new Error("no response body");
@@ -595,6 +653,7 @@ var SyncHandle = class {
         if (error instanceof NotFoundError) end = "stop";
         else if (error instanceof MechaMentalError && error.status === 401) await this.http.refresh(await this.http.token());
         if (error instanceof MechaMentalError && error.status !== 0) this.handlers.onError?.(error);
+        if (error instanceof MechaMentalError && error.retryAfter !== null) asked = error.retryAfter * 1e3;
       }
       abort.abort();
       if (this.closed) break;
@@ -604,7 +663,7 @@ var SyncHandle = class {
       }
       this.setStatus("reconnecting");
       if (end === "again") continue;
-      await new Promise((resolve) => setTimeout(resolve, this.delay(failures++)));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(asked, this.delay(failures++))));
     }
   }
   delay(failures) {
@@ -663,8 +722,7 @@ var SyncHandle = class {
     switch (event.type) {
       case "sync.connected":
         this.setWorkspace(event.data.workspace);
-        this.memberMap.clear();
-        for (const m of event.data.presence.members) this.memberMap.set(m.user_id, m);
+        this.memberMap.replace(event.data.presence.members);
         this.handlers.onMembers?.(this.members());
         this.becameLive();
         break;
@@ -684,28 +742,16 @@ var SyncHandle = class {
       case "workspace.deleted":
         this.setWorkspace(null);
         break;
-      case "presence.joined": {
-        const before = this.memberMap.get(event.data.user_id);
-        this.memberMap.set(event.data.user_id, {
-          user_id: event.data.user_id,
-          connections: before?.connections ?? 0,
-          viewing: event.data.viewing,
-          since: event.data.since
-        });
+      case "presence.joined":
+      case "presence.viewing":
+        this.memberMap.apply(event);
         this.handlers.onMembers?.(this.members());
         break;
-      }
       case "presence.left":
-        this.memberMap.delete(event.data.user_id);
+        this.memberMap.apply(event);
         this.handlers.onMembers?.(this.members());
         if (event.data.user_id === this.me && this.presenceOn && this.leading) void this.refreshPresence();
         break;
-      case "presence.viewing": {
-        const before = this.memberMap.get(event.data.user_id);
-        if (before) this.memberMap.set(event.data.user_id, { ...before, viewing: event.data.viewing });
-        this.handlers.onMembers?.(this.members());
-        break;
-      }
     }
     this.handlers.onEvent?.(event);
     if (event.type === "workspace.deleted" && !this.leading) this.close();
