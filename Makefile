@@ -11,7 +11,9 @@ UI_STAMP := ui/dashboard/node_modules/.installed
 BROWSER_DEPS := $(if $(shell command -v npm),$(BROWSER_STAMP) $(DOCS_STAMP) $(UI_STAMP))
 # The TypeScript client's dev dependencies (tsc, openapi-typescript), for its tests.
 TS_STAMP := clients/typescript/node_modules/.installed
-TS_DEPS := $(if $(shell command -v npm),$(TS_STAMP))
+# React 18 beside the client's dev React 19: the React hooks' test runs on both.
+REACT18_STAMP := tests/ts_react/react18/node_modules/.installed
+TS_DEPS := $(if $(shell command -v npm),$(TS_STAMP) $(REACT18_STAMP))
 
 .PHONY: run test lint typecheck check install clean ui screenshots
 
@@ -33,6 +35,10 @@ $(BROWSER_STAMP): tests/browser/package-lock.json
 
 $(TS_STAMP): clients/typescript/package-lock.json
 	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(REACT18_STAMP): tests/ts_react/react18/package-lock.json
+	cd tests/ts_react/react18 && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Swagger UI and ReDoc (pinned): only to check the copies in src/mechamental/static/docs.

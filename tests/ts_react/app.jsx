@@ -3,12 +3,13 @@
 // client and root, a Viewer per [type, id] of its `viewing` list. What the hooks return after
 // every commit is recorded in window.seen; how often the slot's client opened a handle in
 // window.syncCalls (counted, not replaced).
-import { StrictMode, useEffect } from "react";
+import { StrictMode, useEffect, version } from "react";
 import { createRoot } from "react-dom/client";
 import { MechaMental } from "@mechamental/client";
 import { MechaMentalProvider, usePresence, useViewing, useWorkspace } from "@mechamental/client/react";
 
 window.seen = {};
+window.reactVersion = version; // the React this bundle runs on (19, or 18 from tests/ts_react/react18)
 window.syncCalls = {};
 window.mountEffects = {};
 const slots = {};

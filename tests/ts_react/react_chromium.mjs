@@ -17,6 +17,12 @@ const esbuild = require("esbuild");
 const { chromium } = require("playwright-core");
 const METRICS_TOKEN = "react-test-metrics-" + "m".repeat(20);
 
+// The React to run on: the client's dev React (19) by default, or the node_modules folder
+// REACT_MODULES names (tests/ts_react/react18). The client's hooks resolve to the same copy.
+const reactModules = process.env.REACT_MODULES ?? PACKAGE + "node_modules";
+const reactRequire = createRequire(reactModules + "/");
+const reactVersion = reactRequire("react/package.json").version;
+
 // The app, bundled once: React's development build (StrictMode's double mount happens there).
 const bundle = await esbuild.build({
   entryPoints: [fileURLToPath(new URL("./app.jsx", import.meta.url))],
@@ -28,6 +34,8 @@ const bundle = await esbuild.build({
   define: { "process.env.NODE_ENV": '"development"' },
   nodePaths: [PACKAGE + "node_modules"],
   alias: {
+    react: reactModules + "/react",
+    "react-dom": reactModules + "/react-dom",
     "@mechamental/client/react": PACKAGE + "dist/react/index.js",
     "@mechamental/client": PACKAGE + "dist/index.js",
   },
@@ -151,6 +159,7 @@ try {
   await page.evaluate(() => window.app.unmount("bob"));
   await until(async () => (await metrics()).streams === 0, "no stream left");
   result.syncCalls = await page.evaluate(() => window.syncCalls);
+  result.react = { page: await page.evaluate(() => window.reactVersion), modules: reactVersion };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await browser.close();
