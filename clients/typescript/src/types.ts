@@ -7,6 +7,7 @@ export type WorkspaceCreate = Schemas["WorkspaceCreate"];
 export type WorkspaceUpdate = Schemas["WorkspaceUpdate"];
 export type WorkspaceList = Schemas["WorkspaceList"];
 export type Member = Schemas["PresenceMember"];
+export type PresenceList = Schemas["PresenceList"];
 export type ViewedResource = Schemas["ViewedResource"];
 export type StreamTicket = Schemas["StreamTicket"];
 export type ErrorBody = Schemas["ErrorBody"];

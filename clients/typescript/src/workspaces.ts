@@ -4,6 +4,7 @@ import type { Http } from "./http.js";
 import type {
   ListFilters,
   ListPageParams,
+  PresenceList,
   Workspace,
   WorkspaceCreate,
   WorkspaceList,
@@ -69,6 +70,11 @@ export class Workspaces {
     const response = await this.http.send("DELETE", this.path(id), { headers: this.ifMatch(id, options.ifMatch) });
     this.etags.delete(id);
     return (await response.json()) as { message: string };
+  }
+
+  /** Who is present now, with each member's open connections (across every process). */
+  presence(id: string): Promise<PresenceList> {
+    return this.http.json<PresenceList>("GET", `${this.path(id)}/sync/presence`);
   }
 
   private ifMatch(id: string, given: string | null | undefined): Record<string, string> {

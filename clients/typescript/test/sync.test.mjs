@@ -41,6 +41,8 @@ test("two users: join, events, viewing, members kept current, leave on close", a
   await sb.ready;
   assert.equal(sb.me, "bob");
   await until(() => sa.members().some((m) => m.user_id === "bob"), "alice sees bob");
+  const here = await alice.workspaces.presence(ws.workspace_id);
+  assert.deepEqual(here.members.map((m) => [m.user_id, m.connections]).sort(), [["alice", 1], ["bob", 1]]);
   await sb.view("document", "doc-1");
   await until(
     () => sa.members().find((m) => m.user_id === "bob")?.viewing?.resource_id === "doc-1",

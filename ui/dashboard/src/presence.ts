@@ -34,9 +34,8 @@ export class PresencePanel {
 
   private async refresh(): Promise<void> {
     const ticket = ++this.asked;
-    const path = this.session.client.http.orgPath(`/workspaces/${encodeURIComponent(this.workspaceId)}/sync/presence`);
     try {
-      const body = await this.session.client.http.json<{ members: Member[] }>("GET", path);
+      const body = await this.session.client.workspaces.presence(this.workspaceId);
       if (ticket === this.asked) this.render(body.members);
     } catch {
       /* the stream's list stays shown */

@@ -834,6 +834,10 @@ var Workspaces = class {
     this.etags.delete(id);
     return await response.json();
   }
+  /** Who is present now, with each member's open connections (across every process). */
+  presence(id) {
+    return this.http.json("GET", `${this.path(id)}/sync/presence`);
+  }
   ifMatch(id, given) {
     const tag = given === void 0 ? this.etags.get(id) : given;
     return tag ? { "If-Match": tag } : {};
@@ -1300,9 +1304,8 @@ var PresencePanel = class {
   }
   async refresh() {
     const ticket = ++this.asked;
-    const path = this.session.client.http.orgPath(`/workspaces/${encodeURIComponent(this.workspaceId)}/sync/presence`);
     try {
-      const body = await this.session.client.http.json("GET", path);
+      const body = await this.session.client.workspaces.presence(this.workspaceId);
       if (ticket === this.asked) this.render(body.members);
     } catch {
     }
