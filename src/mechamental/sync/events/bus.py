@@ -92,4 +92,4 @@ class RedisBus:
                 delay = min(delay * 2, 5.0)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
