@@ -74,6 +74,9 @@ class SyncTuning(BaseSettings):
     # Redis connections per process for commands (plus one for the subscription).
     redis_max_connections: int = 8
     redis_socket_timeout_seconds: float = 5.0
+    # A workspace's Redis channel stays subscribed this long after its last stream here
+    # ended, so that streams which reconnect do not make us leave and join each time.
+    subscription_linger_seconds: float = 30.0
     # Off only in tests that simulate a process dying between commit and publish.
     publish: bool = True
 

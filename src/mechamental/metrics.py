@@ -78,6 +78,17 @@ SLOW_CONSUMER_CLOSES = Counter(
     "Streams cut off because their client fell too far behind (STREAM_QUEUE_LIMIT).",
     registry=REGISTRY,
 )
+BUS_FRAMES = Counter(
+    "mechamental_sync_bus_frames_total",
+    "Frames this process received from other processes (Redis): only workspaces it serves.",
+    registry=REGISTRY,
+)
+BUS_CHANNELS = Gauge(
+    "mechamental_sync_bus_channels",
+    "Workspace channels this process is subscribed to on Redis now.",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
 PRESENCE_CALLS = Counter(
     "mechamental_presence_calls_total",
     "Presence calls by kind: join, leave, viewing, list.",
@@ -210,6 +221,18 @@ def slow_consumer_closed() -> None:
     """A stream was cut off for falling behind."""
     if _on:
         SLOW_CONSUMER_CLOSES.inc()
+
+
+def bus_frame() -> None:
+    """A frame arrived from the bus."""
+    if _on:
+        BUS_FRAMES.inc()
+
+
+def bus_channels(delta: int) -> None:
+    """Subscriptions confirmed (+) or ended (-)."""
+    if _on:
+        BUS_CHANNELS.inc(delta)
 
 
 def presence_call(kind: str) -> None:

@@ -86,7 +86,9 @@ class SyncHub(Component):
             self.redis = redis_client(self.settings.redis_url, self.tuning, name=name)
             self.redis_up = False
             store = RedisPresenceStore(self.redis, prefix=prefix, process_id=self.process_id)
-            self.bus = RedisBus(self.redis, prefix=prefix)
+            self.bus = RedisBus(
+                self.redis, prefix=prefix, linger=self.tuning.subscription_linger_seconds
+            )
         self.presence = PresenceService(
             db=self.db, store=store, clock=self.clock, settings=self.settings, tuning=self.tuning
         )
@@ -97,6 +99,7 @@ class SyncHub(Component):
         self.registry = StreamRegistry(
             read=self.read_frames,
             listener=listener,
+            interest=self.bus,
             ring_size=self.tuning.ring_size,
             batch_window=self.tuning.batch_window_seconds,
             queue_limit=self.settings.stream_queue_limit,
@@ -119,6 +122,7 @@ class SyncHub(Component):
             tuning=self.tuning,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._resyncs: set[asyncio.Task[None]] = set()
 
     # Lifecycle.
     async def start(self) -> None:
@@ -199,14 +203,31 @@ class SyncHub(Component):
             )
         return [encode(event) for event in events]
 
-    def _resync(self) -> None:
-        """The bus (re)connected: channels read from the log whatever they may have missed."""
-        if self.registry.channels:
-            asyncio.get_running_loop().create_task(self.resync())
+    def _resync(self, workspace_ids: list[str]) -> None:
+        """The bus listens to these workspaces (again): their channels read from the log
+        whatever was committed before."""
+        ids = [ws for ws in dict.fromkeys(workspace_ids) if ws in self.registry.channels]
+        if ids:
+            task = asyncio.get_running_loop().create_task(self._resync_until_done(ids))
+            self._resyncs.add(task)
+            task.add_done_callback(self._resyncs.discard)
 
-    async def resync(self) -> None:
-        """Bring every channel up to the log's head."""
-        ids = list(self.registry.channels)
+    async def _resync_until_done(self, workspace_ids: list[str]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self.resync(workspace_ids)
+                return
+            except Exception as exc:
+                raise_if_cancelled()
+                log.warning("reading heads after a subscription failed (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                workspace_ids = [ws for ws in workspace_ids if ws in self.registry.channels]
+
+    async def resync(self, workspace_ids: list[str] | None = None) -> None:
+        """Bring these channels (default: every channel) up to the log's head."""
+        ids = list(self.registry.channels) if workspace_ids is None else workspace_ids
         if not ids:
             return
         async with self.db.reader() as conn:

@@ -37,6 +37,19 @@ class StreamListener(Protocol):
         """That stream ended, whichever way."""
 
 
+class Interest(Protocol):
+    """Told which workspaces this process has channels for (the bus subscribes to those)."""
+
+    def want(self, workspace_id: str) -> None:
+        """A channel of the workspace now exists here."""
+
+    def unwant(self, workspace_id: str) -> None:
+        """It was dropped (its last stream ended)."""
+
+    async def ready(self, workspace_id: str) -> None:
+        """Wait (briefly) until frames of the workspace reach this process."""
+
+
 class Listeners:
     """Several listeners told in turn (presence, then the stream caps)."""
 
@@ -70,6 +83,7 @@ class StreamRegistry:
         *,
         read: ReadOrgFrames,
         listener: StreamListener,
+        interest: Interest,
         ring_size: int,
         batch_window: float,
         queue_limit: int,
@@ -85,6 +99,7 @@ class StreamRegistry:
         self.stopping = False
         self._read = read
         self._listener = listener
+        self._interest = interest
         self._ring_size = ring_size
         self._batch_window = batch_window
         self._queue_limit = queue_limit
@@ -101,8 +116,13 @@ class StreamRegistry:
                 max_window=self._batch_window,
             )
             self.channels[workspace_id] = channel
+            self._interest.want(workspace_id)
         channel.holds += 1  # frames arriving from now on are kept until the position is known
         return channel
+
+    async def ready(self, channel: Channel) -> None:
+        """Wait (briefly) until other processes' frames of the channel's workspace reach us."""
+        await self._interest.ready(channel.workspace_id)
 
     def release(self, channel: Channel) -> None:
         """A stream being set up is done with the channel (attached or not)."""
@@ -112,6 +132,7 @@ class StreamRegistry:
     def _drop_if_idle(self, channel: Channel) -> None:
         if channel.idle and self.channels.get(channel.workspace_id) is channel:
             del self.channels[channel.workspace_id]
+            self._interest.unwant(channel.workspace_id)
 
     def deliver(self, frame: Frame) -> None:
         """A committed event's frame, from this process or another."""

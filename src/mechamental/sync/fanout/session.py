@@ -142,6 +142,9 @@ class StreamSessions:
         """Read the snapshot and decide between a fresh start, a resume and a reset."""
         channel = self.registry.hold(workspace_id, org_id=org_id)
         try:
+            # Frames from other processes reach us once the bus listens to the workspace:
+            # reading the position after that, the log and the frames leave no gap.
+            await self.registry.ready(channel)
             head, workspace, announced, oldest = await self._snapshot(org_id, workspace_id)
             members = await self.members.describe(workspace_id, announced)
         except ResourceNotFound:
