@@ -251,6 +251,7 @@ class RedisBus:
                 on_subscribed=self._subscribed,
                 on_unsubscribed=self._unsubscribed,
             )
+            started: float | None = None
             try:
                 await shard.connect()
                 self.shards[name] = shard
@@ -259,7 +260,7 @@ class RedisBus:
                 for ws in owned:
                     self._route[ws] = name
                 await shard.subscribe(self.channel(ws) for ws in owned)
-                delay = 0.2
+                started = time.monotonic()
                 await reading
             except (RedisError, OSError) as exc:
                 raise_if_cancelled()
@@ -269,6 +270,8 @@ class RedisBus:
                 for ws in [ws for ws, at in self._route.items() if at == name]:
                     del self._route[ws]
                 await shard.close()
+            if started is not None and time.monotonic() - started > 10:
+                delay = 0.2  # it worked for a while: a new failure starts the backoff again
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
             if self._cluster is not None:

@@ -64,12 +64,12 @@ class Shard:
             return
         self.sent.update(new)
         async with self._commands:
+            if self.sharded:  # one channel per command: several would have to share a slot
+                for channel in new:  # (a send each, no round trip)
+                    await self.pubsub.ssubscribe(channel)
+                return
             for i in range(0, len(new), CHANNELS_PER_COMMAND):
-                part = new[i : i + CHANNELS_PER_COMMAND]
-                if self.sharded:
-                    await self.pubsub.ssubscribe(*part)
-                else:
-                    await self.pubsub.subscribe(*part)
+                await self.pubsub.subscribe(*new[i : i + CHANNELS_PER_COMMAND])
 
     async def unsubscribe(self, channels: Iterable[bytes]) -> None:
         """Leave these channels (those asked for)."""
@@ -79,12 +79,12 @@ class Shard:
         self.sent.difference_update(old)
         self._leaving.update(old)
         async with self._commands:
+            if self.sharded:
+                for channel in old:
+                    await self.pubsub.sunsubscribe(channel)
+                return
             for i in range(0, len(old), CHANNELS_PER_COMMAND):
-                part = old[i : i + CHANNELS_PER_COMMAND]
-                if self.sharded:
-                    await self.pubsub.sunsubscribe(*part)
-                else:
-                    await self.pubsub.unsubscribe(*part)
+                await self.pubsub.unsubscribe(*old[i : i + CHANNELS_PER_COMMAND])
 
     async def connect(self) -> None:
         """Open the connection (before anything is sent or read on it)."""
