@@ -87,6 +87,15 @@ class Channel:
         self._pending[frame.seq] = frame
         self._advance()
 
+    def keep_older(self, frames: list[Frame]) -> None:
+        """Frames read from the log that end where the ring begins (or at our position, the
+        ring empty): kept in front of it, so that replays from there need no read."""
+        if not frames:
+            return
+        first = self.ring[0].seq if self.ring else (self.last_seq or 0) + 1
+        if frames[-1].seq + 1 == first and len(self.ring) < (self.ring.maxlen or 0):
+            self.ring = deque([*frames, *self.ring], maxlen=self.ring.maxlen)
+
     def catch_up(self, seq: int) -> None:
         """The log holds events up to `seq`: read whatever this channel has not emitted."""
         self._target = max(self._target, seq)

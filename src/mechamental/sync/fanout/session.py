@@ -16,7 +16,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
@@ -38,6 +38,8 @@ HEADERS = [
 ]
 REPLAY_WAIT_SECONDS = 15.0
 SNAPSHOT_TRIES = 5  # lock-free attempts before the snapshot holds the workspace row
+# Position, workspace, members as listed, oldest retained event: what a stream opens with.
+Snapshot = tuple[int, dict[str, Any], list[dict[str, Any]], int | None]
 
 
 class MemberSnapshot(Protocol):
@@ -89,6 +91,7 @@ class StreamSessions:
     read_workspace: ReadWorkspace
     heartbeat_seconds: float
     retry_ms: int
+    _reading: dict[tuple[str, str], asyncio.Future[Snapshot]] = field(default_factory=dict)
 
     def _retry_ms(self) -> int:
         """This stream's reconnection delay: `retry_ms` spread by +-50%. When a process dies,
@@ -96,6 +99,28 @@ class StreamSessions:
         within 50 ms and queued for the database together (chaos run: 221 of 500 waited past
         the pool wait and got a 503, which ends an EventSource)."""
         return round(self.retry_ms * random.uniform(0.5, 1.5))
+
+    async def _shared_snapshot(self, org_id: str, workspace_id: str) -> Snapshot:
+        """The snapshot, read once for all the streams of a workspace that open meanwhile: in
+        a reconnect storm the streams of one workspace arrive together, and each reading it
+        on its own made the database the queue. A snapshot read after another stream's hold
+        is as good for this one (its channel keeps the frames from there on)."""
+        key = (org_id, workspace_id)
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self._own_snapshot(org_id, workspace_id))
+            self._reading[key] = reading
+            reading.add_done_callback(lambda done: self._settled(key, done))
+        return await asyncio.shield(reading)
+
+    def _settled(self, key: tuple[str, str], done: asyncio.Future[Snapshot]) -> None:
+        self._reading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: the streams that waited for it have raised it
+
+    async def _own_snapshot(self, org_id: str, workspace_id: str) -> Snapshot:
+        head, workspace, announced, oldest = await self._snapshot(org_id, workspace_id)
+        return head, workspace, await self.members.describe(workspace_id, announced), oldest
 
     async def _snapshot(
         self, org_id: str, workspace_id: str
@@ -145,8 +170,10 @@ class StreamSessions:
             # Frames from other processes reach us once the bus listens to the workspace:
             # reading the position after that, the log and the frames leave no gap.
             await self.registry.ready(channel)
-            head, workspace, announced, oldest = await self._snapshot(org_id, workspace_id)
-            members = await self.members.describe(workspace_id, announced)
+            head, workspace, members, oldest = await self._shared_snapshot(org_id, workspace_id)
+            requested = parse_event_id(workspace_id, last_event_id)
+            if requested is not None and requested > head:  # read before that event: read again
+                head, workspace, members, oldest = await self._own_snapshot(org_id, workspace_id)
         except ResourceNotFound:
             if last_event_id is None:
                 self.registry.release(channel)
@@ -160,7 +187,6 @@ class StreamSessions:
             self.registry.release(channel)
             raise
         channel.start_at(head)
-        requested = parse_event_id(workspace_id, last_event_id)
         reason: str | None = None
         if last_event_id is not None:
             if requested is None or requested > head:
@@ -293,6 +319,7 @@ class StreamSessions:
             if not frames or frames[0].seq != pos + 1:  # pruned meanwhile: the client resumes
                 stream.finish()
                 return False
+            channel.keep_older(frames)  # the next stream resuming from here needs no read
             stream.send(b"".join(f.data for f in frames))
             pos = frames[-1].seq
             if stream.paused:
