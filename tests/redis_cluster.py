@@ -177,6 +177,15 @@ class RedisClusterNodes:
                 for key in client.scan_iter(match=f"{prefix}:*", count=1000):
                     client.delete(key)
 
+    def serving(self, key: str) -> int:
+        """The index of the master that serves `key`'s slot."""
+        with contextlib.closing(self.node(0)) as client:
+            slot = int(client.cluster("keyslot", key))
+            for start, end, primary, *_ in client.execute_command("CLUSTER SLOTS"):
+                if int(start) <= slot <= int(end):
+                    return self.ports.index(int(primary[1]))
+        raise AssertionError(f"no master serves slot {slot}")
+
     def client(self) -> RedisCluster:
         """A (sync) cluster client."""
         return RedisCluster(host="127.0.0.1", port=self.ports[0])
