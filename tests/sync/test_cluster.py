@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.timeout(600),
     pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
 ]
-CLUSTER_ERRORS = ("CROSSSLOT", "cross slot", "non local key", "ClusterError", "MOVED", "ASK ")
+CLUSTER_ERRORS = ("CROSSSLOT", "same slot", "non local key", "ClusterError", "MOVED", "ASK ")
 
 
 @pytest.fixture

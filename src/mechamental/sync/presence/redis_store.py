@@ -115,7 +115,7 @@ class RedisPresenceStore:
         try:
             await self._hint(key, _text(at))
         except Exception as exc:
-            log.debug("presence: due hint not written (%s); retried by the sweep", exc)
+            log.warning("presence: due hint not written (%s); retried by the sweep", exc)
 
     async def _write_unwritten(self) -> None:
         pending, self._unwritten = self._unwritten, {}
