@@ -17,10 +17,22 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 AnyRedis = Redis | RedisCluster
 CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
 DEFAULT_PORT = 6379
+
+
+class _Cluster(RedisCluster):
+    """A cluster client that, like the single-node one, never sends a timed-out command
+    again: it may have run (the callers' `unsure` handling knows), and a hung node would
+    cost a caller twice its timeout (the rate limiter promises one)."""
+
+    # A shorter tuple than the base class's (typed with exactly its four errors).
+    ERRORS_ALLOW_RETRY = tuple(  # type: ignore[assignment]
+        error for error in RedisCluster.ERRORS_ALLOW_RETRY if error is not RedisTimeoutError
+    )
 
 
 def is_cluster(url: str) -> bool:
@@ -84,9 +96,9 @@ def connect(
         return Redis(connection_pool=pool)
     nodes, username, password, tls = cluster_nodes(url)
     # The cluster client retries a failed command once after refreshing its view of the
-    # topology (a moved slot, a master that restarted); a cluster that is down answers
-    # CLUSTERDOWN at once, which callers treat as any other Redis error.
-    return RedisCluster(
+    # topology (a lost connection, a master that restarted, CLUSTERDOWN); a cluster still
+    # down then is a Redis error like any other to the callers.
+    return _Cluster(
         startup_nodes=[ClusterNode(host, port) for host, port in nodes],
         username=username,
         password=password,
