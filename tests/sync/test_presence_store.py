@@ -172,3 +172,17 @@ async def test_a_restart_of_any_one_master_is_seen(
     finally:
         await client.aclose()
         redis_cluster.drop_prefix(prefix)
+
+
+async def test_recovery_seeding_rewrites_a_lost_hint(make: Make) -> None:
+    """A master that held the due shard came back empty, the member's own did not: seeding
+    every announced member (what recovery does) writes the hint again."""
+    store = make("p1")
+    key = (workspace(), "u")
+    await store.touch(key, org_id="o", now=100, ttl=10, viewing=None)
+    await store._redis.delete(*store._shard(key[0]))  # the shard's keys, lost
+    assert await store.due(now=110, limit=10) == []
+    await store.seed(key, org_id="o", viewing=None, version=1, until=105)
+    assert await store.due(now=110, limit=10) == [key]
+    desired, changed = await store.settle(key, now=110)
+    assert changed and not desired.present
