@@ -5,6 +5,8 @@
 the database decides readiness: Redis is shared by every process, so failing readiness on
 it would take them all out of rotation at once and turn a presence outage (503s on
 presence calls, streams still open) into a whole-service outage; it reports `degraded`.
+On a Redis Cluster every master is pinged: presence needs all of them (a workspace's keys
+live on one master, the cross-workspace indexes on others), so one down is `unreachable`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter
+from redis.asyncio.cluster import RedisCluster
 from starlette.responses import Response
 
 from mechamental.errors import ServiceUnavailable
@@ -63,7 +66,11 @@ async def _redis(services: Services) -> str | None:
     if client is None:
         return None
     try:
-        await asyncio.wait_for(client.ping(), REDIS_PING_SECONDS)
+        if isinstance(client, RedisCluster):
+            ping = client.ping(target_nodes=RedisCluster.PRIMARIES)
+        else:
+            ping = client.ping()
+        await asyncio.wait_for(ping, REDIS_PING_SECONDS)
     except Exception:
         return "unreachable"
     return "ok"

@@ -15,8 +15,10 @@ from tests.conftest import make_settings
 from tests.sync.conftest import (  # noqa: F401  (fixtures used here too)
     REDIS_URL,
     bus,
+    bus_url,
     prefix,
     procs,
+    redis_cluster,
     redis_prefix,
     redis_url,
     server,
@@ -42,7 +44,8 @@ def settings(
     """Metrics on (the token), readings never cached; marker `metrics_settings` overrides."""
     overrides: dict[str, Any] = {"metrics_token": TOKEN, "metrics_readings_seconds": 0.0}
     if redis_prefix is not None:
-        overrides.update(redis_url=REDIS_URL, redis_prefix=redis_prefix)
+        url = bus_url(request.getfixturevalue("bus"), request)
+        overrides.update(redis_url=url, redis_prefix=redis_prefix)
     marker = request.node.get_closest_marker("metrics_settings")
     if marker is not None:
         overrides.update(marker.kwargs)

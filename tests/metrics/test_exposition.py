@@ -160,7 +160,7 @@ async def test_probes(client: httpx.AsyncClient, app: FastAPI) -> None:
     assert ready["status"] == "ok" and ready["checks"] == {"database": "ok"}
 
 
-@pytest.mark.parametrize("bus", ["redis"], indirect=True)
+@pytest.mark.parametrize("bus", ["redis", "cluster"], indirect=True)
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_readyz_checks_redis(client: httpx.AsyncClient) -> None:
     ready = await client.get("/readyz")

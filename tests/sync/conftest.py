@@ -2,7 +2,8 @@
 embedded bus and on Redis (own key prefix, removed afterwards), plus small helpers.
 
 Redis is expected at 127.0.0.1:6379; without it the Redis variants skip, except under
-CI=true where they fail.
+CI=true where they fail. A test may also run on a Redis Cluster (`bus` "cluster", the
+session's 3-master cluster of `tests.redis_cluster`): parametrize `bus` with `ON_CLUSTER`.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from mechamental.db import Database
 from mechamental.sync.fanout.protocol import SyncHttpToolsProtocol
 from mechamental.sync.hub import SyncHub, hub_of
 from tests.conftest import IN_CI, Tenant, create_tenant, make_settings
+from tests.redis_cluster import RedisClusterNodes, redis_cluster  # noqa: F401 (a fixture)
 from tests.sync.procs import ServerProcess
 from tests.sync.sse import Stream, open_stream
 
 REDIS_URL = os.environ.get("MECHAMENTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 T = TypeVar("T")
+# Where presence tests also run on a cluster (cheap enough: the cluster is per session).
+ON_CLUSTER = pytest.mark.parametrize("bus", ["embedded", "redis", "cluster"], indirect=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,16 +78,29 @@ def bus(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def bus_url(bus: str, request: pytest.FixtureRequest) -> str | None:
+    """The Redis URL of the `bus` variant (None when embedded)."""
+    if bus == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    if bus == "cluster":
+        cluster: RedisClusterNodes = request.getfixturevalue("redis_cluster")
+        return cluster.url
+    return None
+
+
 @pytest.fixture
 def redis_prefix(bus: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """A fresh key prefix on the Redis variant (cleaned up), None when embedded."""
-    if bus != "redis":
+    """A fresh key prefix on the Redis variants (cleaned up), None when embedded."""
+    url = bus_url(bus, request)
+    if url is None:
         yield None
         return
-    url = request.getfixturevalue("redis_url")
     prefix = f"mmtest-{uuid.uuid4().hex[:12]}"
     yield prefix
-    drop_prefix(url, prefix)
+    if bus == "cluster":
+        request.getfixturevalue("redis_cluster").drop_prefix(prefix)
+    else:
+        drop_prefix(url, prefix)
 
 
 @pytest.fixture
@@ -99,7 +116,8 @@ def settings(
     if marker is not None:
         overrides.update(marker.kwargs)
     if redis_prefix is not None:
-        overrides.update(redis_url=REDIS_URL, redis_prefix=redis_prefix)
+        url = bus_url(request.getfixturevalue("bus"), request)
+        overrides.update(redis_url=url, redis_prefix=redis_prefix)
     tuning: dict[str, Any] = {"sweep_interval_seconds": 0.2}
     marker = request.node.get_closest_marker("sync_tuning")
     if marker is not None:

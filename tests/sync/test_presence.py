@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import Tenant
 from tests.helpers import assert_envelope, eventually
-from tests.sync.conftest import Server, drop_prefix, new_workspace, presence, rename
+from tests.sync.conftest import ON_CLUSTER, Server, drop_prefix, new_workspace, presence, rename
 
 
 async def members(client: httpx.AsyncClient, tenant: Tenant, ws_id: str, **params: str) -> list:
@@ -20,6 +20,7 @@ async def members(client: httpx.AsyncClient, tenant: Tenant, ws_id: str, **param
     return found
 
 
+@ON_CLUSTER
 async def test_join_viewing_leave_and_quiet_repeats(
     server: Server, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
@@ -85,6 +86,7 @@ async def test_connected_snapshot_has_presence(
     stream.close()
 
 
+@ON_CLUSTER
 async def test_multi_tab_is_one_member(
     server: Server, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
@@ -127,6 +129,7 @@ async def _count(hub: object, ws_id: str, user: str) -> int:
     return hub.presence.open_streams(ws_id, user)
 
 
+@ON_CLUSTER
 async def test_ttl_expiry_and_refresh(
     server: Server, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
@@ -151,6 +154,7 @@ async def test_ttl_expiry_and_refresh(
     stream.close()
 
 
+@ON_CLUSTER
 async def test_dropped_stream_leaves_after_grace_unless_back(
     server: Server, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
@@ -241,9 +245,13 @@ async def test_announced_members_survive_a_restart_for_the_grace(
     watcher.close()
 
 
-@pytest.mark.parametrize("bus", ["redis"], indirect=True)
+@pytest.mark.parametrize("bus", ["redis", "cluster"], indirect=True)
 async def test_a_reset_store_is_restored_without_presence_events(
-    server: Server, client: httpx.AsyncClient, tenant: Tenant, redis_url: str
+    server: Server,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    bus: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Redis back empty: our streams are re-registered, the ledger seeded; no churn for them."""
     ws_id = await new_workspace(client, tenant)
@@ -269,7 +277,11 @@ async def test_a_reset_store_is_restored_without_presence_events(
     doc = {"resource_type": "doc", "resource_id": "1"}
     assert await eventually(listed, lambda m: m == [(member, 1, doc), (viewer, 0, None)])
 
-    drop_prefix(redis_url, hub.settings.redis_prefix)  # as after a Redis restart
+    prefix = hub.settings.redis_prefix
+    if bus == "cluster":  # as after a restart of every master
+        request.getfixturevalue("redis_cluster").drop_prefix(prefix)
+    else:
+        drop_prefix(request.getfixturevalue("redis_url"), prefix)  # as after a Redis restart
     await hub.presence.sweep()  # notices the reset: our stream first, then the ledger
     assert await listed() == [(member, 1, doc), (viewer, 0, None)]
     # Seeded members are held for a lease plus the grace: every live process re-registers

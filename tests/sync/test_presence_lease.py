@@ -63,7 +63,7 @@ async def two_apps(
 
 async def lease_deadlines(redis: Redis, prefix: str) -> dict[str, float]:
     """Each process's lease deadline in the store."""
-    pairs = await redis.zrange(f"{prefix}:presence:procs", 0, -1, withscores=True)
+    pairs = await redis.zrange(f"{prefix}:presence:{{procs}}", 0, -1, withscores=True)
     return {member.decode(): score for member, score in pairs}
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Any
 
-from redis.asyncio import Redis
-
 from mechamental.ratelimit.policy import Policy
+from mechamental.redis_conn import AnyRedis
 
 # Taken: (allowed, TAT of the first bucket, TAT of the second), both at least `now`.
 Taken = tuple[bool, float, float]
@@ -63,7 +62,7 @@ class MemoryBuckets:
 class RedisBuckets:
     """Buckets shared by every process through Redis: one script call per check."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: AnyRedis) -> None:
         self._take = redis.register_script(lua("take"))
 
     async def take(self, first: str, second: str, p1: Policy, p2: Policy, now: float) -> Taken:

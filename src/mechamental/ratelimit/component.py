@@ -11,13 +11,10 @@ import secrets
 import socket
 from dataclasses import dataclass
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-
+from mechamental import redis_conn
 from mechamental.ratelimit.limiter import RateLimiter
 from mechamental.ratelimit.streams import StreamCaps
+from mechamental.redis_conn import AnyRedis
 from mechamental.services import Component, Services
 
 EXTRAS_KEY = "limits"
@@ -41,19 +38,12 @@ def limits_of(services: Services) -> Limits | None:
     return limits
 
 
-def _client(url: str, name: str) -> Redis:
+def _client(url: str, name: str) -> AnyRedis:
     # Its own small pool: a burst of checks never queues behind the sync hub's Redis work
     # (its presence lease must not wait), and a hung Redis costs a check 0.5 s at most.
-    pool = BlockingConnectionPool.from_url(
-        url,
-        client_name=name,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-        max_connections=REDIS_CONNECTIONS,
-        timeout=REDIS_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    return redis_conn.connect(
+        url, name=name, max_connections=REDIS_CONNECTIONS, timeout=REDIS_TIMEOUT_SECONDS
     )
-    return Redis(connection_pool=pool)
 
 
 class LimitsComponent(Component):
@@ -61,7 +51,7 @@ class LimitsComponent(Component):
 
     name = "rate limits"
 
-    def __init__(self, limits: Limits, redis: Redis | None) -> None:
+    def __init__(self, limits: Limits, redis: AnyRedis | None) -> None:
         self.limits = limits
         self.redis = redis
         self._task: asyncio.Task[None] | None = None
@@ -91,7 +81,7 @@ def limits_factory(services: Services) -> Component | None:
     settings = services.settings
     if not settings.rate_limits:
         return None
-    redis: Redis | None = None
+    redis: AnyRedis | None = None
     process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     if settings.redis_url:
         name = f"{settings.redis_prefix}:limits:{process_id}".replace(" ", "_")

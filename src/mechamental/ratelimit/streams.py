@@ -5,9 +5,11 @@ A stream takes a slot in the endpoint, before anything is sent (`acquire`, 429
 listener (`stream_closed`) once it opened, or through `StreamSlot.release` if it never did
 (a 404, the client gone before the headers). This process's counts are exact and kept in
 memory; with Redis each process also writes its own counts there, under a lease it renews
-every `beat` (the presence lease's pattern, in `lua/slots_*.lua`, every key in one Cluster
-slot). A process killed with SIGKILL stops renewing: its counts stop mattering when its
-lease ends (`SYNC_PROCESS_LEASE_SECONDS`) and are deleted then, so nothing leaks.
+every `beat` (the presence lease's pattern, in `lua/slots_*.lua`). Every key carries the
+hash tag `{caps}` (one Cluster slot) and every script gets the keys it touches in KEYS:
+the beat names dead processes, and the caller reads each one's held set and passes those
+keys to the reap script. A process killed with SIGKILL stops renewing: its counts stop
+mattering when its lease ends (`SYNC_PROCESS_LEASE_SECONDS`) and are deleted then, so nothing leaks.
 
 Reconnect storms: a client resuming with Last-Event-ID most likely lost its stream with a
 process that died; its old stream must not refuse it. A resume counts only processes that
@@ -27,7 +29,11 @@ from mechamental.errors import TooManyStreams
 from mechamental.ratelimit.buckets import lua
 
 log = logging.getLogger("mechamental.ratelimit.streams")
-WRITE_BATCH = 500  # (key, count) pairs per write script call
+WRITE_BATCH = 500  # count hashes per write (or reap) script call
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class StreamSlot:
@@ -88,6 +94,7 @@ class StreamCaps:
             self._acquire = redis.register_script(lua("slots_acquire"))
             self._beat = redis.register_script(lua("slots_beat"))
             self._write = redis.register_script(lua("slots_write"))
+            self._reap = redis.register_script(lua("slots_reap"))
 
     async def acquire(self, org_id: str, user_id: str, *, resuming: bool) -> StreamSlot:
         """A slot for one more stream of the user, or `TooManyStreams` (429)."""
@@ -157,8 +164,9 @@ class StreamCaps:
     async def sync(self) -> None:
         """Renew our lease and write the counts that changed (all of them if it had lapsed)."""
         assert self._redis is not None
-        had = await self._beat(
-            keys=[self._procs], args=[self._proc, self._now(), self.lease, self._held_prefix]
+        now = self._now()
+        had, *dead = await self._beat(
+            keys=[self._procs, self._held], args=[self._proc, now, self.lease]
         )
         if not int(had):
             self._dirty |= {(org, None) for org in self.org_counts}
@@ -166,19 +174,36 @@ class StreamCaps:
         self._registered = True
         dirty, self._dirty = self._dirty, set()
         try:
-            pairs: list[Any] = []
+            keys: list[str] = []
+            counts: list[int] = []
             for org_id, user_id in dirty:
                 if user_id is None:
-                    pairs += [self._org_key + org_id, self.org_counts.get(org_id, 0)]
+                    keys.append(self._org_key + org_id)
+                    counts.append(self.org_counts.get(org_id, 0))
                 else:
-                    count = self.user_counts.get((org_id, user_id), 0)
-                    pairs += [f"{self._user_key}{org_id}:{user_id}", count]
-            for start in range(0, len(pairs), 2 * WRITE_BATCH):
-                chunk = pairs[start : start + 2 * WRITE_BATCH]
-                await self._write(keys=[self._held], args=[self._proc, *chunk])
+                    keys.append(f"{self._user_key}{org_id}:{user_id}")
+                    counts.append(self.user_counts.get((org_id, user_id), 0))
+            for start in range(0, len(keys), WRITE_BATCH):
+                chunk = slice(start, start + WRITE_BATCH)
+                await self._write(
+                    keys=[self._held, *keys[chunk]], args=[self._proc, *counts[chunk]]
+                )
         except BaseException:
             self._dirty |= dirty
             raise
+        for raw in dead:
+            await self._reap_process(_text(raw), now)
+
+    async def _reap_process(self, dead: str, now: float) -> None:
+        """Drop a dead process's counts: its held set in batches, then the set and lease
+        (every key passed in KEYS; a crash midway leaves the rest to the next beat)."""
+        assert self._redis is not None
+        held = f"{self._held_prefix}{dead}"
+        members = sorted(_text(m) for m in await self._redis.smembers(held))
+        for start in range(0, max(len(members), 1), WRITE_BATCH):
+            chunk = members[start : start + WRITE_BATCH]
+            last = "1" if start + WRITE_BATCH >= len(members) else "0"
+            await self._reap(keys=[self._procs, held, *chunk], args=[dead, now, last])
 
     async def run(self) -> None:
         """Background loop: `sync` every `beat` seconds; one log line per outage.

@@ -20,15 +20,12 @@ import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-
+from mechamental import redis_conn
 from mechamental.clock import Clock, raise_if_cancelled
 from mechamental.config import Settings, SyncTuning
 from mechamental.db import Database
 from mechamental.ratelimit.component import limits_of
+from mechamental.redis_conn import AnyRedis
 from mechamental.services import Component, Services
 from mechamental.sync.events import log as eventlog
 from mechamental.sync.events import outbox
@@ -47,21 +44,15 @@ log = logging.getLogger("mechamental.sync")
 EXTRAS_KEY = "sync"
 
 
-def redis_client(url: str, tuning: SyncTuning, *, name: str) -> Redis:
+def redis_client(url: str, tuning: SyncTuning, *, name: str) -> AnyRedis:
     """A Redis client whose pool never holds more than `redis_max_connections` + 1."""
-    # After a Redis restart every idle pooled connection is stale and fails once: one
-    # immediate retry on a fresh connection hides that (timeouts are never retried).
-    pool = BlockingConnectionPool.from_url(
+    return redis_conn.connect(
         url,
-        client_name=name,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        name=name,
         max_connections=tuning.redis_max_connections + 1,
         timeout=tuning.redis_socket_timeout_seconds,
-        socket_timeout=tuning.redis_socket_timeout_seconds,
-        socket_connect_timeout=tuning.redis_socket_timeout_seconds,
         health_check_interval=10,
     )
-    return Redis(connection_pool=pool)
 
 
 class SyncHub(Component):
@@ -75,7 +66,7 @@ class SyncHub(Component):
         self.tuning: SyncTuning = self.settings.sync
         self.clock: Clock = services.clock
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.redis: Redis | None = None
+        self.redis: AnyRedis | None = None
         # Whether the presence lease loop last reached Redis (None without Redis): metrics.
         self.redis_up: bool | None = None
         store: PresenceStore = MemoryPresenceStore()

@@ -1,8 +1,9 @@
--- Write our stream counts (this process's own, exact). KEYS: our held set.
--- ARGV: process, then pairs of (hash key, count); 0 removes our field.
+-- Write our stream counts (this process's own, exact).
+-- KEYS: our held set, then the count hashes. ARGV: process, then each hash's count (0
+-- removes our field).
 local proc = ARGV[1]
-for i = 2, #ARGV, 2 do
-  local key, n = ARGV[i], tonumber(ARGV[i + 1])
+for i = 2, #KEYS do
+  local key, n = KEYS[i], tonumber(ARGV[i])
   if n > 0 then
     redis.call('HSET', key, proc, n)
     redis.call('SADD', KEYS[1], key)

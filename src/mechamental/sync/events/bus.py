@@ -38,6 +38,7 @@ from redis.exceptions import RedisError
 
 from mechamental import metrics
 from mechamental.clock import raise_if_cancelled
+from mechamental.redis_conn import AnyRedis
 from mechamental.sync.events.frames import Frame
 from mechamental.sync.events.subscriptions import Shard
 
@@ -93,9 +94,7 @@ class RedisBus:
 
     remote = True
 
-    def __init__(
-        self, redis: Redis | RedisCluster, *, prefix: str, linger: float = LINGER_SECONDS
-    ) -> None:
+    def __init__(self, redis: AnyRedis, *, prefix: str, linger: float = LINGER_SECONDS) -> None:
         self._redis = redis
         self._cluster: RedisCluster | None = redis if isinstance(redis, RedisCluster) else None
         self._head = f"{prefix}:sync:{{".encode()

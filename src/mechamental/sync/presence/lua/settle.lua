@@ -1,11 +1,13 @@
--- Apply expiry if the member's deadline has passed.
--- ARGV: prefix ws user now
-local now = tonumber(ARGV[4])
+-- Apply expiry if the member's deadline has passed; the reply ends with its deadline
+-- after this ('' if none), which the sweeper writes back to the due hint.
+-- ARGV: user now
+local now = tonumber(ARGV[2])
 local m = load()
 if not m.exists then
-  redis.call('ZREM', P .. ':due', member)
   m.v, m.r = stamp, 'expired'
-  return reply(m, now, true)
+  local out = reply(m, now, true)
+  out[#out + 1] = ''
+  return out
 end
 local changed = m.j and not present(m, now)
 if changed then
@@ -13,11 +15,7 @@ if changed then
   bump(m)
 end
 local out = reply(m, now, changed)
-if not m.j and m.n == 0 then
-  redis.call('DEL', u)
-  redis.call('ZREM', P .. ':due', member)
-else
-  save(m)
-  schedule(m)
-end
+local d = deadline(m)
+out[#out + 1] = d and fmt(d) or ''
+if not m.j and m.n == 0 then redis.call('DEL', u) else save(m) end
 return out
