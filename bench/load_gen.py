@@ -287,6 +287,10 @@ class Server:
         """CPU seconds of the server's live processes."""
         return sum(cpu_seconds(p) for p in self.pids())
 
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds of each live process of the server."""
+        return {p: cpu_seconds(p) for p in self.pids()}
+
     def rss_kb(self) -> int:
         """Resident memory of the server's processes, summed."""
         return sum(rss_kb(p) for p in self.pids())
@@ -449,6 +453,88 @@ def statuses(records: list[tuple[float, float, float, float]]) -> dict[str, int]
         name = ERROR_NAMES.get(record[3], str(int(record[3])))
         out[name] = out.get(name, 0) + 1
     return out
+
+
+class Profiler:
+    """py-spy (`pip install py-spy` into .venv) on every process of a server, as they appear."""
+
+    def __init__(self, server: Server, out: Path, seconds: float) -> None:
+        self.server, self.out, self.seconds = server, out, seconds
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.files: list[Path] = []
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        seen: set[int] = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for pid in self.server.pids():
+                if pid in seen:
+                    continue
+                seen.add(pid)
+                out = self.out / f"py-spy-{pid}.folded"
+                command = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration",
+                           str(int(self.seconds)), "--rate", "100", "--format", "raw",
+                           "--nonblocking", "--output", str(out)]  # fmt: skip
+                self.procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL))  # fmt: skip
+                self.files.append(out)
+            time.sleep(0.05)
+
+    def report(self, top: int = 20) -> None:
+        """Wait for the recordings; print each process's heaviest frames of the service's own
+        code (inclusive) and its heaviest frames by self time."""
+        self.thread.join()
+        for proc in self.procs:
+            try:
+                proc.wait(self.seconds + 30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        for path in self.files:
+            if not path.exists():
+                continue
+            total, inclusive, own = folded(path)
+            print(f"\n  py-spy {path.name} ({total} samples of busy time, 100/s):")
+            ours = [(n, k) for k, n in inclusive.items() if _shown(k)]
+            for n, frame in sorted(ours, reverse=True)[:top]:
+                print(f"    {100 * n / total:5.1f} % {frame}")
+            print("    by self time:")
+            for n, frame in sorted(((n, k) for k, n in own.items()), reverse=True)[:8]:
+                print(f"    {100 * n / total:5.1f} % {frame}")
+
+    def stop(self) -> None:
+        """End any recording still running."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+
+
+def _shown(frame: str) -> bool:
+    """The service's own frames, and imports as one, without the outer plumbing."""
+    plumbing = ("mechamental/cli.py", "mechamental/middleware.py", "mechamental/cors.py")
+    if frame.startswith("_find_and_load ("):
+        return True
+    return "mechamental/" in frame and not any(p in frame for p in plumbing)
+
+
+def folded(path: Path) -> tuple[int, dict[str, int], dict[str, int]]:
+    """A py-spy raw file: total samples, samples by function (inclusive, each function once
+    per stack) and by innermost function."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        frames = [frame.split(":")[0] for frame in stack.split(";")]
+        for name in set(frames):
+            inclusive[name] = inclusive.get(name, 0) + n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+    return total, inclusive, own
 
 
 # -- generator side ---------------------------------------------------------------------------
@@ -694,6 +780,8 @@ class Generator:
         self.counter = 0
         self.traffic_over = False
         self.gen_cpu = self.gen_wall = 0.0
+        self.storm_cpu = self.storm_wall = 0.0  # from the mark to every stream resumed
+        self.watching: asyncio.Task[None] | None = None
         self.minutes: dict[bytes, float] = {}
 
     # -- what the streams call --------------------------------------------------------------
@@ -899,7 +987,8 @@ class Generator:
                     traffic.add_done_callback(lambda _t: self.say("stopped"))
             elif line[0] == "mark":
                 self.mark = float(line[1])
-                self.loop.create_task(self.watch_resumed())
+                self.storm_cpu = time.process_time()
+                self.watching = self.loop.create_task(self.watch_resumed())
             elif line[0] == "stop":
                 self.traffic_over = True
                 if traffic is not None:
@@ -914,6 +1003,8 @@ class Generator:
     async def watch_resumed(self) -> None:
         """Say `resumed` once every stream has connected again after the mark."""
         await self.until(lambda: all(s.reconnected_at for s in self.streams), 300, "resumes")
+        self.storm_cpu = time.process_time() - self.storm_cpu
+        self.storm_wall = time.time() - self.mark
         self.say("resumed")
 
     async def finish(self, cpu: float, wall: float) -> None:
@@ -941,6 +1032,8 @@ class Generator:
             "streams": len(self.streams),
             "generator_cpu": cpu,
             "wall": wall,
+            "storm_cpu": self.storm_cpu,
+            "storm_wall": self.storm_wall,
             "delivered": sum(s.events - s.events_at_go for s in self.streams),
             "lost": sum(s.lost for s in self.streams) + sum(behind),
             "gaps": sum(s.lost for s in self.streams),

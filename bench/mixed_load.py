@@ -84,6 +84,7 @@ def run_one(
         server = Server(backend, workers=2 if args.mode == "scaled" else 1)
         server.start()
         server.wait_ready()
+        time.sleep(3.0 if args.mode == "scaled" else 0.5)  # every worker up
         ids = uvloop.run(create_workspaces(server.port, workspaces))
         procs = args.procs or max(1, math.ceil(streams / 5000))
         configs = []
@@ -120,9 +121,10 @@ def run_one(
             peak[0] = max(peak[0], server.rss_kb()) if server is not None else peak[0]
 
         gens.send("go")
-        t0, cpu0 = time.time(), server.cpu()
+        t0, cpu0, by0 = time.time(), server.cpu(), server.cpu_by_process()
         t1 = gens.wait_all("stopped", args.seconds + 120, tick=sample)
-        cpu = server.cpu() - cpu0
+        cpu, by1 = server.cpu() - cpu0, server.cpu_by_process()
+        by_process = sorted((by1[p] - by0.get(p, 0.0) for p in by1), reverse=True)
         sample()
         gens.send("settle")
         gens.wait_all("done", 300)
@@ -170,6 +172,7 @@ def run_one(
         "calls": calls,
         "server_cpu": cpu,
         "idle_cpu": idle,
+        "cpu_by_process": by_process,
         "rss_ready_kb": rss_ready,
         "rss_peak_kb": peak[0],
         "gen_cpu": [r["generator_cpu"] / max(r["wall"], 1e-9) for r in results],
@@ -223,6 +226,9 @@ def report(r: dict[str, Any], mode: str) -> None:
         f"{100 * r['idle_cpu']:.1f} %): {1e6 * cpu / max(r['delivered'], 1):.0f} us per "
         f"delivered event, {1e6 * cpu / max(r['calls'], 1):.0f} us per call (same total)"
     )
+    if len(r["cpu_by_process"]) > 1:
+        each = ", ".join(f"{100 * c / wall:.0f} %" for c in r["cpu_by_process"])
+        print(f"  server CPU by process (supervisor and workers): {each}")
     print(
         f"  server RSS {r['rss_ready_kb'] / 1024:.0f} MB with streams open, peak "
         f"{r['rss_peak_kb'] / 1024:.0f} MB"

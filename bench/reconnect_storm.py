@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_gen import (
     Backend,
     Generators,
+    Profiler,
     Server,
     calls_of,
     create_workspaces,
@@ -66,13 +67,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     server: Server | None = None
     gens: Generators | None = None
     t: dict[str, float] = {}
+    profiler: Profiler | None = None
     peak = {"old": 0, "new": 0}
     try:
         backend.setup()
         server = Server(backend, workers=2 if args.mode == "scaled" else 1)
         server.start()
         server.wait_ready()
-        time.sleep(1.0)  # every worker up
+        time.sleep(3.0 if args.mode == "scaled" else 0.5)  # every worker up
         ids = uvloop.run(create_workspaces(server.port, args.workspaces))
         viewers = max(1, args.streams // args.workspaces)
         procs = args.procs or max(1, math.ceil(args.streams / 5000))
@@ -116,6 +118,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         which[0] = "new"
         server.start()
         t["start"] = time.time()
+        if args.profile:
+            profiler = Profiler(server, Path(args.profile), args.profile_seconds)
         t["ready"] = server.wait_ready()
         cpu0 = server.cpu()
         t["resumed"] = gens.wait_all("resumed", 300, tick=sample)
@@ -135,6 +139,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if server is not None:
             server.stop()
         backend.teardown(args.logs)
+        if profiler is not None and sys.exc_info()[0] is not None:
+            profiler.stop()
     return {
         "t": t,
         "peak": peak,
@@ -142,6 +148,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "storm_cpu": storm_cpu,
         "results": results,
         "viewers": viewers,
+        "profiler": profiler,
     }
 
 
@@ -223,8 +230,11 @@ def report(args: argparse.Namespace, run_: dict[str, Any]) -> None:
         f"{t['resumed'] - t['ready']:.1f} s"
     )
     gen = ", ".join(f"{100 * r['generator_cpu'] / max(r['wall'], 1e-9):.0f} %" for r in results)
+    burst = ", ".join(f"{100 * r['storm_cpu'] / max(r['storm_wall'], 1e-9):.0f} %" for r in results)
     print(
-        f"  generator CPU ({len(results)} processes, go -> stop): {gen} of a core each", flush=True
+        f"  generator CPU ({len(results)} processes): go -> stop {gen}; SIGTERM -> all resumed "
+        f"{burst} (of a core each)",
+        flush=True,
     )
 
 
@@ -245,12 +255,21 @@ def main() -> None:
         action="store_true",
         help="each stream's user also joins presence once (not by default)",
     )
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="py-spy the new server's processes from their start into this dir",
+    )
+    parser.add_argument("--profile-seconds", type=float, default=15.0)
     parser.add_argument("--logs", default="", help="copy the server logs into this directory")
     args = parser.parse_args()
     raise_nofile()
     on_signals()
     try:
-        report(args, run(args))
+        figures = run(args)
+        report(args, figures)
+        if figures["profiler"] is not None:
+            figures["profiler"].report()
     except KeyboardInterrupt:
         print("interrupted; cleaned up", flush=True)
 
