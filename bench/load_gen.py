@@ -143,6 +143,14 @@ def ms_stats(values: Any) -> str:
     return f"p50 {p50 * 1e3:.1f} / p99 {p99 * 1e3:.1f} / max {ordered[-1] * 1e3:.1f} ms"
 
 
+def listen_drops() -> dict[str, int]:
+    """The kernel's counters of connections a full accept queue dropped (whole host)."""
+    with open("/proc/net/netstat") as fh:
+        lines = [line.split() for line in fh if line.startswith("TcpExt:")]
+    counters = dict(zip(lines[0][1:], map(int, lines[1][1:]), strict=True))
+    return {k: counters.get(k, 0) for k in ("ListenOverflows", "ListenDrops")}
+
+
 def on_signals() -> None:
     """SIGTERM and SIGHUP end the driver as Ctrl-C does (its `finally` blocks clean up)."""
 
@@ -196,6 +204,24 @@ class Backend:
             self.created = True
         subprocess.run([str(BIN / "mechamental"), "migrate"], env=self.env, check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
+
+    def store_pids(self) -> dict[str, list[int]]:
+        """Scaled: the PostgreSQL backends connected to our database, and the Redis server
+        (shared with whatever else uses it); embedded: none."""
+        if self.mode != "scaled":
+            return {}
+        query = f"SELECT pid FROM pg_stat_activity WHERE datname = '{self.database}'"
+        out = subprocess.run(["psql", f"{PG}/postgres", "-Atc", query], capture_output=True,
+                             text=True, check=False).stdout  # fmt: skip
+        info = subprocess.run(["redis-cli", "-u", REDIS_URL, "info", "server"],
+                              capture_output=True, text=True, check=False).stdout  # fmt: skip
+        redis = [int(line.split(":")[1]) for line in info.splitlines()
+                 if line.startswith("process_id:")]  # fmt: skip
+        return {"postgres": [int(x) for x in out.split()], "redis": redis}
+
+    def store_cpu(self) -> dict[str, float]:
+        """CPU seconds so far of `store_pids` (by name)."""
+        return {k: sum(cpu_seconds(p) for p in v) for k, v in self.store_pids().items()}
 
     def heads_source(self) -> dict[str, str]:
         """Where a generator reads the workspaces' heads (`event_seq`)."""

@@ -80,6 +80,7 @@ def run_one(
     server: Server | None = None
     gens: Generators | None = None
     try:
+        backend.env.update(kv.split("=", 1) for kv in args.server_env)
         backend.setup()
         server = Server(backend, workers=2 if args.mode == "scaled" else 1)
         server.start()
@@ -122,8 +123,10 @@ def run_one(
 
         gens.send("go")
         t0, cpu0, by0 = time.time(), server.cpu(), server.cpu_by_process()
+        stores0 = backend.store_cpu()
         t1 = gens.wait_all("stopped", args.seconds + 120, tick=sample)
         cpu, by1 = server.cpu() - cpu0, server.cpu_by_process()
+        stores = {k: v - stores0.get(k, 0.0) for k, v in backend.store_cpu().items()}
         by_process = sorted((by1[p] - by0.get(p, 0.0) for p in by1), reverse=True)
         sample()
         gens.send("settle")
@@ -173,6 +176,7 @@ def run_one(
         "server_cpu": cpu,
         "idle_cpu": idle,
         "cpu_by_process": by_process,
+        "stores": stores,
         "rss_ready_kb": rss_ready,
         "rss_peak_kb": peak[0],
         "gen_cpu": [r["generator_cpu"] / max(r["wall"], 1e-9) for r in results],
@@ -229,6 +233,13 @@ def report(r: dict[str, Any], mode: str) -> None:
     if len(r["cpu_by_process"]) > 1:
         each = ", ".join(f"{100 * c / wall:.0f} %" for c in r["cpu_by_process"])
         print(f"  server CPU by process (supervisor and workers): {each}")
+    if r["stores"]:
+        pg, rd = r["stores"]["postgres"], r["stores"]["redis"]
+        print(
+            f"  PostgreSQL backends of our database {100 * pg / wall:.0f} % of a core, Redis "
+            f"server {100 * rd / wall:.0f} % (shared with others' use); with the server: "
+            f"{1e6 * (cpu + pg + rd) / max(r['delivered'], 1):.0f} us per delivered event"
+        )
     print(
         f"  server RSS {r['rss_ready_kb'] / 1024:.0f} MB with streams open, peak "
         f"{r['rss_peak_kb'] / 1024:.0f} MB"
@@ -281,6 +292,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--sizes", default="", help="stream counts, one run each at the same per-stream rates"
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra setting for the server, e.g. MECHAMENTAL_RETRY_MS=6000",
     )
     parser.add_argument("--logs", default="", help="copy the server logs into this directory")
     args = parser.parse_args()

@@ -52,6 +52,7 @@ from load_gen import (
     Server,
     calls_of,
     create_workspaces,
+    listen_drops,
     ms_stats,
     on_signals,
     percentile,
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     profiler: Profiler | None = None
     peak = {"old": 0, "new": 0}
     try:
+        backend.env.update(kv.split("=", 1) for kv in args.server_env)
         backend.setup()
         server = Server(backend, workers=2 if args.mode == "scaled" else 1)
         server.start()
@@ -110,6 +112,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         while time.time() < t["go"] + args.before:
             sample()
             time.sleep(0.2)
+        drops0 = listen_drops()
         t["mark"] = time.time()
         gens.send(f"mark {t['mark']}")
         t["term"] = time.time()
@@ -121,9 +124,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             profiler = Profiler(server, Path(args.profile), args.profile_seconds)
         t["ready"] = server.wait_ready()
-        cpu0 = server.cpu()
+        cpu0, stores0 = server.cpu(), backend.store_cpu()
         t["resumed"] = gens.wait_all("resumed", 300, tick=sample)
         storm_cpu = server.cpu() - cpu0
+        drops = {k: v - drops0[k] for k, v in listen_drops().items()}
+        stores = {k: v - stores0.get(k, 0.0) for k, v in backend.store_cpu().items()}
         while time.time() < t["resumed"] + args.after:
             sample()
             time.sleep(0.2)
@@ -146,6 +151,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "peak": peak,
         "rss_end": rss_end,
         "storm_cpu": storm_cpu,
+        "stores": stores,
+        "listen_drops": drops,
         "results": results,
         "viewers": viewers,
         "profiler": profiler,
@@ -229,6 +236,17 @@ def report(args: argparse.Namespace, run_: dict[str, Any]) -> None:
         f"CPU ready -> all resumed {run_['storm_cpu']:.1f} s over "
         f"{t['resumed'] - t['ready']:.1f} s"
     )
+    drops = run_["listen_drops"]
+    print(
+        f"  accept queue full, SIGTERM -> all resumed (kernel counters, whole host): "
+        f"ListenOverflows {drops['ListenOverflows']}, ListenDrops {drops['ListenDrops']}"
+    )
+    if run_["stores"]:
+        st = run_["stores"]
+        print(
+            f"  ready -> all resumed: PostgreSQL backends of our database {st['postgres']:.1f} s "
+            f"CPU, Redis server {st['redis']:.1f} s (shared)"
+        )
     gen = ", ".join(f"{100 * r['generator_cpu'] / max(r['wall'], 1e-9):.0f} %" for r in results)
     burst = ", ".join(f"{100 * r['storm_cpu'] / max(r['storm_wall'], 1e-9):.0f} %" for r in results)
     print(
@@ -261,6 +279,13 @@ def main() -> None:
         help="py-spy the new server's processes from their start into this dir",
     )
     parser.add_argument("--profile-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra setting for the server, e.g. MECHAMENTAL_RETRY_MS=6000",
+    )
     parser.add_argument("--logs", default="", help="copy the server logs into this directory")
     args = parser.parse_args()
     raise_nofile()
