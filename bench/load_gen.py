@@ -472,6 +472,17 @@ def summed(results: list[dict[str, Any]], key: str) -> int:
     return int(sum(r[key] for r in results))
 
 
+def print_gaps(results: list[dict[str, Any]], t0: float, limit: int = 10) -> None:
+    """The first gaps streams saw (if any), times from `t0`."""
+    gaps = sorted((g for r in results for g in r["gap_details"]), key=lambda g: g["t"])
+    for g in gaps[:limit]:
+        print(
+            f"    gap: ws {g['ws']} had {g['after']}, got {g['got']} ({g['type']}) at "
+            f"{g['t'] - t0:+.2f} s, {g['since_connect']:.2f} s after connect #{g['connects']} "
+            f"(resumes {g['resumes']}, sent Last-Event-ID {g['sent_id'] or 'none'})"
+        )
+
+
 def statuses(records: list[tuple[float, float, float, float]]) -> dict[str, int]:
     """Calls by status (or transport error)."""
     out: dict[str, int] = {}
@@ -748,6 +759,7 @@ class Stream(asyncio.Protocol):
                 if seq > self.last:
                     if seq != self.last + 1:
                         self.lost += seq - self.last - 1
+                        self.gen.gap(self, seq, kind, now)
                     self.last, self.last_id = seq, body[start + 5 : line_end]
                 else:
                     self.doubled += 1
@@ -789,6 +801,7 @@ class Generator:
         self.recording = False
         self.mark = 0.0
         self.stream_statuses: dict[int, int] = {}
+        self.gaps: list[dict[str, Any]] = []
         self.streams: list[Stream] = []
         self.users: list[tuple[str, str]] = []  # (workspace, bearer) per stream's user
         self.sent: dict[bytes, float] = {}  # token -> when its request was sent
@@ -811,6 +824,15 @@ class Generator:
         self.minutes: dict[bytes, float] = {}
 
     # -- what the streams call --------------------------------------------------------------
+
+    def gap(self, stream: Stream, seq: int, kind: bytes, now: float) -> None:
+        """Note the first gaps in detail (which stream, where, how long after its connect)."""
+        if len(self.gaps) < 50:
+            self.gaps.append({
+                "ws": stream.ws, "after": stream.last, "got": seq, "type": kind.decode(),
+                "t": now, "since_connect": now - stream.connected_at, "connects": stream.connects,
+                "resumes": stream.resumes, "sent_id": stream.sent_id.decode(),
+            })  # fmt: skip
 
     def delivered(self, kind: bytes, body: bytes, at: int, now: float) -> None:
         """An event reached a stream: its latencies."""
@@ -1074,6 +1096,7 @@ class Generator:
             "drops": sum(s.drops for s in self.streams),
             "stream_statuses": {str(k): v for k, v in self.stream_statuses.items()},
             "skipped": self.skipped,
+            "gap_details": self.gaps,
             "expected_heads_sum": expected,
             "at_head": sum(1 for s in self.streams if s.last == heads[s.ws]),
         }

@@ -64,6 +64,7 @@ from load_gen import (
     ms_stats,
     on_signals,
     percentile,
+    print_gaps,
     raise_nofile,
     split,
     statuses,
@@ -179,6 +180,8 @@ def run_one(
         "stores": stores,
         "rss_ready_kb": rss_ready,
         "rss_peak_kb": peak[0],
+        "results": results,
+        "t0": t0,
         "gen_cpu": [r["generator_cpu"] / max(r["wall"], 1e-9) for r in results],
     }
 
@@ -212,6 +215,7 @@ def report(r: dict[str, Any], mode: str) -> None:
         f"{r['lost']} (gaps {r['gaps']}, streams short of head {r['behind']}), doubled "
         f"{r['doubled']}, resets {r['resets']}, reconnects {r['reconnects']}"
     )
+    print_gaps(r["results"], r["t0"])
     print(f"  delivery, commit (occurred_at) -> receipt, all events: {ms_stats(r['lat_commit'])}")
     print(f"  delivery, request sent -> receipt, updates:       {ms_stats(r['lat_update'])}")
     print(f"  delivery, request sent -> receipt, viewing:       {ms_stats(r['lat_view'])}")

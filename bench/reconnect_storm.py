@@ -56,6 +56,7 @@ from load_gen import (
     ms_stats,
     on_signals,
     percentile,
+    print_gaps,
     raise_nofile,
     split,
     summed,
@@ -190,6 +191,7 @@ def report(args: argparse.Namespace, run_: dict[str, Any]) -> None:
         f"{summed(results, 'resumes')} resumes, {summed(results, 'refused')} refused "
         f"connects"
     )
+    print_gaps(results, t["ready"])
     opens: dict[str, int] = {}
     for r in results:
         for k, v in r["stream_statuses"].items():
@@ -197,9 +199,9 @@ def report(args: argparse.Namespace, run_: dict[str, Any]) -> None:
     puts = calls_of(results, "put")
     put_5xx = sum(1 for *_x, s in puts if s >= 500)
     open_5xx = sum(v for k, v in opens.items() if int(k) >= 500)
-    other = {k: v for k, v in opens.items() if int(k) < 500}
+    other = dict(sorted(opens.items()))
     print(
-        f"  5xx: {open_5xx} stream opens, {put_5xx} writes; other stream answers not 200: "
+        f"  5xx: {open_5xx} stream opens, {put_5xx} writes; stream answers not 200 by status: "
         f"{other or 'none'}"
     )
     phases = [
