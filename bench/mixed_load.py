@@ -33,7 +33,15 @@ Reported:
   because a generator had 2,000 in flight;
 - server CPU (all its processes) over the load, per delivered event and per call (the same
   total divided by each count), idle CPU with the streams open, server RSS, and each
-  generator process's CPU (above ~70 % of a core, the generator is the limit: add --procs).
+  generator process's CPU (above ~70 % of a core, the generator is the limit: add --procs);
+  scaled, also the CPU of the PostgreSQL backends connected to our database and of the Redis
+  server (shared: whatever else uses it is counted too), and the server's per process;
+- the first gaps in detail, if any (which stream, which seqs, how long after its connect).
+
+The generators' keep-alive pools (`--pool`, 64 connections per process) are the clients'
+concurrency: a server slower than the offered rate shows as the gap between call latency
+from send and from schedule (open loop; a generator with 2,000 calls in flight skips more).
+The machine is shared: print `uptime` with the figures.
 
 `--sizes 1000,5000,10000` (benchmark 5) runs one fresh server per stream count and prints a
 row each. The per-stream rates are kept: N streams are N/viewers workspaces, and updates and
@@ -167,6 +175,8 @@ def run_one(
         "lat_view": sorted(merged(results, "lat_view")),
         "presence_sent": sorted(done - sent for _d, sent, done, _s in presence),
         "presence_due": sorted(done - due for due, _s, done, _st in presence),
+        "join_sent": sorted(done - sent for _d, sent, done, _s in calls_of(results, "join")),
+        "view_sent": sorted(done - sent for _d, sent, done, _s in calls_of(results, "viewing")),
         "put_sent": sorted(done - sent for _d, sent, done, _s in puts),
         "presence_statuses": statuses(presence),
         "put_statuses": statuses(puts),
@@ -222,6 +232,8 @@ def report(r: dict[str, Any], mode: str) -> None:
     print(
         f"  presence calls ({len(r['presence_sent'])}), from send:  {ms_stats(r['presence_sent'])}"
     )
+    print(f"    refresh joins, from send:           {ms_stats(r['join_sent'])}")
+    print(f"    viewing changes, from send:         {ms_stats(r['view_sent'])}")
     print(f"  presence calls, from schedule:        {ms_stats(r['presence_due'])}")
     print(f"  updates ({r['puts']}), from send:           {ms_stats(r['put_sent'])}")
     print(

@@ -26,11 +26,21 @@ Reported:
 - events lost or doubled (target 0): per stream, every event of its workspace in seq order
   exactly once, and at the end every stream at its workspace's head (read from the
   database); resets (`sync.reset`);
-- 5xx (target 0) on stream opens and writes, other non-2xx, refused connects;
+- 5xx (target 0) on stream opens and writes, other non-2xx, refused connects (a stream that
+  got a non-200 reconnects like the others here; a real EventSource would stop on it);
 - writes acknowledged per second before the restart, while down (SIGTERM -> ready), during
   the storm (ready -> all resumed) and after, with their latencies, and a per-second line;
 - peak RSS of the old server, and of the new one during the storm; its CPU during the storm;
-- each generator process's CPU (above ~70 % of a core it is the limit: add --procs).
+- each generator process's CPU (above ~70 % of a core it is the limit: add --procs);
+- the kernel's ListenOverflows/ListenDrops counters over the storm (whole host): a
+  connection the full accept queue dropped is retried by TCP after 1, 2, 4, ... s, which
+  shows as a long tail of resume times (and of writes whose connections were new);
+- scaled: CPU of the PostgreSQL backends of our database and of the Redis server (shared).
+
+`--profile DIR` runs py-spy (`.venv/bin/pip install py-spy`) on each process of the new
+server from its start for `--profile-seconds` and prints its heaviest frames;
+`--server-env NAME=VALUE` passes a setting (e.g. `MECHAMENTAL_RETRY_MS=6000`); `--logs DIR`
+keeps the server logs. The machine is shared: print `uptime` with the figures.
 """
 
 from __future__ import annotations
