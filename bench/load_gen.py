@@ -416,8 +416,9 @@ class Generators:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"generators {sorted(pending)} did not say {word}") from None
                 continue
-            if line == "exited":
-                raise RuntimeError(f"generator {i} exited before saying {word}")
+            if line == "exited" and i in pending:  # (one that has said it may exit meanwhile)
+                code = self.procs[i].wait(10)
+                raise RuntimeError(f"generator {i} exited ({code}) before saying {word}")
             if line == word:
                 pending.discard(i)
         return time.time()
@@ -1023,9 +1024,13 @@ class Generator:
         self.say("ready")
         traffic: asyncio.Task[None] | None = None
         while True:
-            line = (await commands.readline()).decode().split()
-            if not line:
+            raw = await commands.readline()
+            line = raw.decode().split()
+            if not raw:
+                self.say_err("stdin closed: ending")
                 return
+            if not line:
+                continue
             if line[0] == "go":
                 for s in self.streams:
                     s.events_at_go = s.events
