@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -188,3 +190,49 @@ async def test_resume_after_deletion_delivers_up_to_workspace_deleted(
     foreign = await server.stream(other_tenant, ws_id, last_event_id=seen.id)
     assert foreign.status == 404
     foreign.close()
+
+
+async def test_streams_resuming_together_while_writes_go_on(
+    server: Server, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """A reconnect storm on one workspace: streams opening together share one snapshot read
+    (`StreamSessions._shared_snapshot`); each still resumes exactly where it was (one that
+    already saw an event newer than a shared read is not reset), nothing missed or twice."""
+    ws_id = await new_workspace(client, tenant)
+    watcher = await server.stream(tenant, ws_id)
+    await watcher.next()
+    seen: list[str] = []
+    for i in range(20):
+        await rename(client, tenant, ws_id, f"n{i}")
+        seen.append((await watcher.next()).id or "")
+    stop = asyncio.Event()
+
+    async def keep_writing() -> int:
+        n = 0
+        while not stop.is_set():
+            await rename(client, tenant, ws_id, f"w{n}")
+            n += 1
+            await asyncio.sleep(0.01)  # the writes go on beside the storm, not instead of it
+        return n
+
+    async def resume(last: str | None) -> tuple[str | None, list[int], bool]:
+        stream = await server.stream(tenant, ws_id, last_event_id=last)
+        connected = await stream.next()
+        events = await stream.take(3)
+        stream.close()
+        return connected.id, [e.seq for e in events], bool(connected.data["data"]["resumed"])
+
+    writer = asyncio.create_task(keep_writing())
+    try:
+        # The newest id too: by the time its stream reads, a shared read may be older.
+        lasts = [seen[i % len(seen)] for i in range(0, 60, 3)] + [None] * 5 + [seen[-1]] * 5
+        results = await asyncio.gather(*(resume(last) for last in lasts))
+    finally:
+        stop.set()
+        written = await writer
+    assert written > 0
+    for last, (connected_id, seqs, resumed) in zip(lasts, results, strict=True):
+        assert resumed is (last is not None), last
+        start = int((last or connected_id or "0").split("-")[0])
+        assert seqs == [start + 1, start + 2, start + 3], (last, connected_id, seqs)
+    watcher.close()
