@@ -666,7 +666,7 @@ class Stream(asyncio.Protocol):
     __slots__ = ("bad_resumes", "buf", "connected_at", "connects", "doubled", "drops", "events",
                  "events_at_go", "gen", "head_seen", "last", "last_id", "lost", "path",
                  "reconnected_at", "refused", "request", "resets", "resumes", "retry",
-                 "sent_id", "transport", "ws")  # fmt: skip
+                 "sent_id", "transport", "want_retry", "ws")  # fmt: skip
 
     def __init__(self, gen: Generator, ws: str, bearer: str) -> None:
         self.gen = gen
@@ -681,6 +681,7 @@ class Stream(asyncio.Protocol):
         self.retry = 3.0  # EventSource's default until `retry:` arrives
         self.buf = b""
         self.head_seen = False
+        self.want_retry = True
         self.transport: asyncio.Transport | None = None
         self.connects = self.resumes = self.bad_resumes = self.resets = 0
         self.events = self.events_at_go = self.lost = self.doubled = 0
@@ -708,6 +709,7 @@ class Stream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  (uvloop's is no subclass)
         self.head_seen = False
+        self.want_retry = True
         self.buf = b""
         self.sent_id = self.last_id
         resume = b"last-event-id: %s\r\n" % self.last_id if self.last_id else b""
@@ -733,9 +735,6 @@ class Stream(asyncio.Protocol):
                 assert self.transport is not None
                 self.transport.close()
                 return
-            at = data.find(b"retry: ")
-            if at >= 0:
-                self.retry = int(data[at + 7 : data.find(b"\n", at)]) / 1000
         buf = self.buf + data
         cut = buf.rfind(b"\n\n")
         if cut < 0:
@@ -743,6 +742,11 @@ class Stream(asyncio.Protocol):
             self._ended()
             return
         body, self.buf = buf[: cut + 2], buf[cut + 2 :]
+        if self.want_retry:  # the hint opens the response, before sync.connected
+            at = body.find(b"retry: ")
+            if at >= 0:
+                self.retry = int(body[at + 7 : body.find(b"\n", at)]) / 1000
+                self.want_retry = False
         start = body.find(b"\nid: ")
         while start >= 0:
             dash = body.find(b"-", start)
