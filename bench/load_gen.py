@@ -741,7 +741,9 @@ class Stream(asyncio.Protocol):
             self.buf = buf
             self._ended()
             return
-        body, self.buf = buf[: cut + 2], buf[cut + 2 :]
+        # The rest keeps the frame end's last newline: a frame that follows in the same chunk
+        # starts with `id:` right after it, and is found by its "\nid: " like the others.
+        body, self.buf = buf[: cut + 2], buf[cut + 1 :]
         if self.want_retry:  # the hint opens the response, before sync.connected
             at = body.find(b"retry: ")
             if at >= 0:
