@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             profiler = Profiler(server, Path(args.profile), args.profile_seconds)
         t["ready"] = server.wait_ready()
         cpu0, stores0 = server.cpu(), backend.store_cpu()
-        t["resumed"] = gens.wait_all("resumed", 300, tick=sample)
+        t["resumed"] = gens.wait_all("resumed", 400, tick=sample)  # each says it by 300 s
         storm_cpu = server.cpu() - cpu0
         drops = {k: v - drops0[k] for k, v in listen_drops().items()}
         stores = {k: v - stores0.get(k, 0.0) for k, v in backend.store_cpu().items()}
