@@ -101,3 +101,30 @@ async def test_events_cross_processes_by_interest_and_survive_a_master_restart(
         for stream in streams.values():
             stream.close()
     assert_no_cluster_errors(procs)
+
+
+async def test_a_stream_opened_before_the_process_used_the_cluster(
+    tenant_db: Tenant,
+    database_url: str,
+    redis_cluster: RedisClusterNodes,
+    cluster_prefix: str,
+    procs: list[ServerProcess],
+    tmp_path: Path,
+) -> None:
+    """The first stream of a fresh process can come before its cluster client has learnt the
+    slots (nothing else has used Redis yet: here its presence loops wait 60 s): its channel
+    is subscribed all the same, and events from the other process arrive."""
+    env = cluster_env(database_url, tmp_path, redis_cluster, cluster_prefix)
+    writer = await launch(procs, env, tmp_path)
+    tenant = tenant_db
+    async with httpx.AsyncClient(timeout=20) as client:
+        ws = await create_ws(client, writer, tenant)
+        cold = {**env, "MECHAMENTAL_SYNC_SWEEP_INTERVAL_SECONDS": "60"}
+        reader = await launch(procs, cold, tmp_path)
+        stream = await stream_on(reader, tenant, ws)
+        assert (await stream.next()).event == "sync.connected"
+        for n in range(3):
+            await update(client, writer, tenant, ws, n)
+        assert await updates_seen(stream, 3, within=20) == ["v0", "v1", "v2"]
+        stream.close()
+    assert_no_cluster_errors(procs)

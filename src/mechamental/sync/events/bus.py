@@ -34,7 +34,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError, SlotNotCoveredError
 
 from mechamental import metrics
 from mechamental.clock import raise_if_cancelled
@@ -175,9 +175,12 @@ class RedisBus:
                 self._wake.clear()
                 try:
                     await self._reconcile(tasks)
-                except (RedisError, OSError) as exc:
+                except Exception as exc:
                     raise_if_cancelled()
-                    log.warning("redis subscriptions not updated (%s); retrying", exc)
+                    if not isinstance(exc, (RedisError, RedisClusterException, OSError)):
+                        log.exception("updating redis subscriptions failed")  # a bug: keep going
+                    else:
+                        log.warning("redis subscriptions not updated (%s); retrying", exc)
                     await asyncio.sleep(0.5)
                     self._wake.set()
         finally:
@@ -231,10 +234,16 @@ class RedisBus:
         if self._cluster is None:
             return SINGLE
         key = self.channel(workspace_id).decode()
-        node = self._cluster.get_node_from_key(key)
+        try:
+            node = self._cluster.get_node_from_key(key)
+        except SlotNotCoveredError:
+            node = None  # the client has not learnt the slots yet (or they moved)
         if node is None:
             await self._cluster.initialize()
-            node = self._cluster.get_node_from_key(key)
+            try:
+                node = self._cluster.get_node_from_key(key)
+            except SlotNotCoveredError as exc:
+                raise RedisError(f"no master serves the slot of {key}") from exc
         if node is None:
             raise RedisError(f"no master serves the slot of {key}")
         return str(node.name)
@@ -255,15 +264,18 @@ class RedisBus:
                 await shard.connect()
                 self.shards[name] = shard
                 reading = asyncio.create_task(shard.run())
-                owned = [ws for ws in self.wanted if await self._shard_of(ws) == name]
+                owned = [ws for ws in list(self.wanted) if await self._shard_of(ws) == name]
                 for ws in owned:
                     self._route[ws] = name
                 await shard.subscribe(self.channel(ws) for ws in owned)
                 started = time.monotonic()
                 await reading
-            except (RedisError, OSError) as exc:
+            except Exception as exc:
                 raise_if_cancelled()
-                log.warning("redis subscription lost (%s); retrying in %.1fs", exc, delay)
+                if not isinstance(exc, (RedisError, RedisClusterException, OSError)):
+                    log.exception("redis subscription failed")  # a bug: keep going
+                else:
+                    log.warning("redis subscription lost (%s); retrying in %.1fs", exc, delay)
             finally:
                 shard.failed = True
                 for ws in [ws for ws, at in self._route.items() if at == name]:
@@ -274,11 +286,15 @@ class RedisBus:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
             if self._cluster is not None:
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(RedisError, RedisClusterException, OSError):
                     await self._cluster.nodes_manager.initialize()  # where the slots are now
                 self._moved = True
                 self._wake.set()
-                if not any([await self._shard_of(ws) == name for ws in self.wanted]):
+                try:
+                    owners = [await self._shard_of(ws) for ws in list(self.wanted)]
+                except (RedisError, RedisClusterException, OSError):
+                    continue  # the topology is unknown for now: try this master again
+                if name not in owners:
                     return  # this master serves none of our channels any more
 
     def _client_for(self, name: str) -> Redis:
