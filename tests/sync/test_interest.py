@@ -10,7 +10,10 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
 
+from mechamental.db import Database
+from mechamental.sync.events.models import events
 from tests.conftest import Tenant
 from tests.helpers import eventually
 from tests.sync.procs import FAST, ServerProcess, create_ws, launch, server_env, stream_on
@@ -32,6 +35,19 @@ async def metric(client: httpx.AsyncClient, proc: ServerProcess, name: str) -> f
             if sample.name == name and not sample.labels:
                 return float(sample.value)
     return 0.0
+
+
+async def unpublished(database_url: str, workspace_id: str) -> int:
+    """Events of the workspace committed but not yet handed to the bus."""
+    db = Database(database_url)
+    try:
+        async with db.reader() as conn:
+            query = select(func.count()).where(
+                events.c.workspace_id == workspace_id, events.c.published.is_(False)
+            )
+            return int((await conn.execute(query)).scalar_one())
+    finally:
+        await db.dispose()
 
 
 async def update(
@@ -105,6 +121,10 @@ async def test_a_process_receives_only_the_workspaces_it_serves(
             before_two = await metric(client, two, frames)
             for n in range(5):
                 await update(client, one, tenant, ws_b, 200 + n)
+            # Published after their commits: wait until Redis has had them all, then check
+            # that none came to two (a resume too early would subscribe in time for some).
+            assert await eventually(lambda: unpublished(database_url, ws_b), lambda n: n == 0) == 0
+            assert await metric(client, two, frames) == before_two
             resumed = await stream_on(two, tenant, ws_b, last_event_id=last)
             assert (await resumed.next()).event == "sync.connected"
             missed = [await resumed.next() for _ in range(5)]
