@@ -4,6 +4,7 @@ concurrent creates (the conditional UPDATE of the org's count in the create's tr
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from mechamental.auth.models import organizations
 from tests.conftest import Tenant
-from tests.helpers import assert_envelope
+from tests.helpers import assert_envelope, bearer, make_jwt
 
 
 async def org_count(app: FastAPI, org_id: str) -> int:
@@ -76,3 +77,37 @@ async def test_unlimited_by_default(client: httpx.AsyncClient, tenant: Tenant) -
     for i in range(5):
         created = await client.post(tenant.base, json={"name": f"w{i}"}, headers=tenant.headers())
         assert created.status_code == 201
+
+
+async def first_creates(client: httpx.AsyncClient) -> tuple[str, list[httpx.Response]]:
+    """Twenty creates at once in an org first seen in a JWT (no row for it yet)."""
+    org_id = f"jwt-org-{uuid.uuid4().hex[:10]}"
+    headers = bearer(make_jwt(org_id=org_id, role="owner"))
+    responses = await asyncio.gather(
+        *(
+            client.post(f"/v1/orgs/{org_id}/workspaces", json={"name": f"w{i}"}, headers=headers)
+            for i in range(20)
+        )
+    )
+    assert not [r.text for r in responses if r.status_code >= 500]
+    return org_id, list(responses)
+
+
+@pytest.mark.limits(rate_limits=False)
+async def test_the_first_creates_of_an_org_named_by_a_jwt_make_it_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The org is created by its first workspace; on PostgreSQL the creates that lost the
+    race of a plain INSERT got a unique violation (a 500): now the insert waits and yields."""
+    org_id, responses = await first_creates(client)
+    assert [r.status_code for r in responses] == [201] * 20
+    assert await org_count(app, org_id) == 20
+
+
+@pytest.mark.limits(rate_limits=False, max_workspaces_per_org=3)
+async def test_the_quota_holds_for_the_first_creates_of_an_org(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    org_id, responses = await first_creates(client)
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [403] * 17
+    assert await org_count(app, org_id) == 3

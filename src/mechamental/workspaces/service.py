@@ -12,7 +12,7 @@ from sqlalchemy.sql import Select
 from mechamental.auth.models import organizations
 from mechamental.buckets import jobs
 from mechamental.buckets.models import BucketStatus
-from mechamental.db import Conn
+from mechamental.db import Conn, insert_if_absent
 from mechamental.errors import (
     PreconditionFailed,
     QuotaExceeded,
@@ -134,25 +134,35 @@ async def _count_up_within(conn: Conn, org_id: str, limit: int | None) -> None:
     if limit is None:
         await _adjust_count(conn, org_id, +1)
         return
-    result = await conn.execute(_COUNT_UP_WITHIN, {"org_id": org_id, "limit": limit})
-    if result.rowcount:
+    params = {"org_id": org_id, "limit": limit}
+    if (await conn.execute(_COUNT_UP_WITHIN, params)).rowcount:
         return
     current = (await conn.execute(_COUNT_OF, {"org_id": org_id})).scalar()
     if current is None:  # an org first named by a JWT: its first workspace
-        await _adjust_count(conn, org_id, +1)
-        return
-    raise QuotaExceeded("workspaces", limit=limit, current=int(current))
+        await _ensure_org(conn, org_id)
+        if (await conn.execute(_COUNT_UP_WITHIN, params)).rowcount:
+            return
+        current = (await conn.execute(_COUNT_OF, {"org_id": org_id})).scalar()
+    raise QuotaExceeded("workspaces", limit=limit, current=int(current or 0))
 
 
 async def _adjust_count(conn: Conn, org_id: str, delta: int) -> None:
     result = await conn.execute(_COUNT_BY, {"org_id": org_id, "delta": delta})
     if not result.rowcount:
-        # Orgs named by JWTs from an external issuer appear on their first workspace.
-        await conn.execute(
-            insert(organizations).values(
-                id=org_id, name=org_id, created_at=utcnow(), workspace_count=max(delta, 0)
-            )
+        await _ensure_org(conn, org_id)
+        if delta > 0:
+            await conn.execute(_COUNT_BY, {"org_id": org_id, "delta": delta})
+
+
+async def _ensure_org(conn: Conn, org_id: str) -> None:
+    """Orgs named by JWTs from an external issuer appear on their first workspace. The
+    first creates of a new org may run at once: the insert waits for a racing one and then
+    does nothing (a plain INSERT answered the loser with a unique violation, a 500)."""
+    await conn.execute(
+        insert_if_absent(conn, organizations).values(
+            id=org_id, name=org_id, created_at=utcnow(), workspace_count=0
         )
+    )
 
 
 async def _replace_tags(conn: Conn, *, org_id: str, workspace_id: str, tags: list[str]) -> None:
