@@ -163,6 +163,7 @@ def _run_uvicorn(uvicorn: Any, settings: Settings, host: str, port: int, workers
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
         timeout_keep_alive=settings.keepalive_timeout_seconds,  # idle kept-alive connections
+        backlog=settings.listen_backlog,
     )
 
 

@@ -161,6 +161,10 @@ class Settings(BaseSettings):
     request_head_timeout_seconds: float = Field(default=10.0, gt=0)
     request_body_timeout_seconds: float = Field(default=30.0, gt=0)
     keepalive_timeout_seconds: int = Field(default=5, ge=1)
+    # Connections the kernel queues before `serve` accepts them (capped by net.core.somaxconn).
+    # uvicorn's 2,048 overflowed when 10,000 streams reconnected after a restart: the dropped
+    # connects are retried by TCP after 1, 2, 4 ... s (bench/reconnect_storm.py).
+    listen_backlog: int = Field(default=16384, ge=64)
     fd_reserve: int = Field(default=128, ge=0)
     idempotency_ttl_seconds: int = 24 * 3600
     # How often rows past their retention are deleted (mechamental.retention), and how long
