@@ -48,6 +48,7 @@ Subscribed = Callable[[list[str]], None]
 LINGER_SECONDS = 30.0
 READY_WAIT_SECONDS = 1.0  # a new stream waits at most this for its channel's subscription
 SINGLE = ""  # the shard name of a single Redis node
+STOP_SECONDS = 2.0  # a stopping bus waits at most this for its connections' tasks
 
 
 class LocalBus:
@@ -186,6 +187,8 @@ class RedisBus:
         finally:
             for task in tasks.values():
                 task.cancel()
+            if tasks:
+                await asyncio.wait(tasks.values(), timeout=STOP_SECONDS)
             for shard in list(self.shards.values()):
                 await shard.close()
 
@@ -260,6 +263,7 @@ class RedisBus:
                 on_unsubscribed=self._unsubscribed,
             )
             started: float | None = None
+            reading: asyncio.Task[None] | None = None
             try:
                 await shard.connect()
                 self.shards[name] = shard
@@ -280,6 +284,9 @@ class RedisBus:
                 shard.failed = True
                 for ws in [ws for ws, at in self._route.items() if at == name]:
                     del self._route[ws]
+                if reading is not None and not reading.done():
+                    reading.cancel()  # never left reading on its own (it would outlive us)
+                    await asyncio.wait({reading}, timeout=STOP_SECONDS)
                 await shard.close()
             if started is not None and time.monotonic() - started > 10:
                 delay = 0.2  # it worked for a while: a new failure starts the backoff again

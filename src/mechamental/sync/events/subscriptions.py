@@ -25,6 +25,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from mechamental import metrics
+from mechamental.clock import raise_if_cancelled
 
 log = logging.getLogger("mechamental.sync.events.subscriptions")
 CHANNELS_PER_COMMAND = 500
@@ -56,6 +57,7 @@ class Shard:
         self._on_unsubscribed = on_unsubscribed
         self._commands = asyncio.Lock()
         self.failed = False
+        self.closed = False
 
     async def subscribe(self, channels: Iterable[bytes]) -> None:
         """Ask for these channels (those not asked for already)."""
@@ -93,8 +95,10 @@ class Shard:
     async def run(self) -> None:
         """Read until the connection fails (then raise): frames and confirmations."""
         try:
-            while True:
+            while not self.closed:
                 message = await self.pubsub.get_message(timeout=30.0)
+                # redis-py may swallow a cancellation in a read: never loop on after one.
+                raise_if_cancelled()
                 if message is not None:
                     self._handle(message)
         except BaseException:
@@ -127,6 +131,7 @@ class Shard:
 
     async def close(self) -> None:
         """Drop the connection (nothing is sent)."""
+        self.closed = True
         metrics.bus_channels(-len(self.confirmed))
         self.confirmed.clear()
         with contextlib.suppress(RedisError, OSError):
