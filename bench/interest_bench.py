@@ -153,16 +153,22 @@ class Servers:
             proc.terminate()
         for proc in self.procs:
             proc.wait(20)
-        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE {self.database}"],
-                       check=False)  # fmt: skip
+        drop = f"DROP DATABASE IF EXISTS {self.database}"
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", drop], check=False)
+        import redis  # the servers' keys under our prefix go too
+
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
+            client.delete(key)
+        client.close()
 
 
 async def run_tree(args: argparse.Namespace, tree: Path | None) -> dict[str, Any]:
     """One tree's figures."""
     data = Path(tempfile.mkdtemp(prefix="mm-interest-bench-"))
     servers = Servers(tree, data)
-    servers.start()
     try:
+        servers.start()
         return await measure(args, servers)
     finally:
         servers.stop()
