@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,34 +32,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import jwt
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_gen import ASYNC_PG, BIN, HOST, ORG, PG, SECRET, free_port, raise_nofile, token
 from sync_client import HttpClient, cpu_seconds
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-HOST = "127.0.0.1"
-SECRET = "bench-jwt-secret-" + "x" * 32
-ORG = "bench-org"
-PG = "postgresql://postgres@127.0.0.1:5432"
-ASYNC_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432"
-
-
-def token(user: str) -> str:
-    """A JWT of the bench org."""
-    claims = {"sub": user, "org_id": ORG, "role": "owner", "exp": int(time.time()) + 7200}
-    return jwt.encode(claims, SECRET, algorithm="HS256")
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 class Exact(asyncio.Protocol):
@@ -175,7 +151,7 @@ async def run_tree(args: argparse.Namespace, tree: Path | None) -> dict[str, Any
 
 
 async def measure(args: argparse.Namespace, servers: Servers) -> dict[str, Any]:
-    owner = token("owner")
+    owner = token("owner", "owner")
     headers = {"authorization": f"Bearer {owner}", "content-type": "application/json"}
     one, two = servers.ports
     http = HttpClient(HOST, one)
@@ -194,7 +170,7 @@ async def measure(args: argparse.Namespace, servers: Servers) -> dict[str, Any]:
             for v in range(args.viewers):
                 request = (
                     f"GET /v1/orgs/{ORG}/workspaces/{ws}/sync/stream HTTP/1.1\r\nhost: {HOST}\r\n"
-                    f"authorization: Bearer {token(f'viewer-{v}')}\r\n\r\n"
+                    f"authorization: Bearer {token(f'viewer-{v}', 'owner')}\r\n\r\n"
                 ).encode()
                 reader = Exact(request)
                 await loop.create_connection(lambda r=reader: r, HOST, port)  # type: ignore[misc]
@@ -274,8 +250,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--before", type=Path, help="another source tree to compare with")
     args = parser.parse_args()
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile()
     trees: list[tuple[str, Path | None]] = [("this tree", None)]
     if args.before is not None:
         trees.insert(0, (f"before ({args.before})", args.before))
