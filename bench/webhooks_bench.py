@@ -179,7 +179,7 @@ async def make_db(backend: str, tmp: Path) -> str:
         await conn.execute(f'CREATE DATABASE "{name}"')
         await conn.close()
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    upgrade(url)
+    await asyncio.to_thread(upgrade, url)  # its env runs a loop of its own (asyncpg)
     return url
 
 
@@ -218,115 +218,132 @@ async def main() -> None:
     )
     server = Server(env, tmp / "server.log")
     receivers = Receivers(10)
-    print(f"backend={args.backend} load={os.getloadavg()}")
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        print(f"backend={args.backend} load={os.getloadavg()}")
 
-    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
 
-        async def put_hook(port: int) -> str:
-            r = await http.post(
-                f"/v1/orgs/{org}/webhooks",
-                json={"url": f"http://127.0.0.1:{port}/hook", "event_types": ["workspace.updated"]},
-            )
-            assert r.status_code == 201, r.text
-            return str(r.json()["id"])
-
-        async def delete_hooks(ids: list[str]) -> None:
-            for hook_id in ids:
-                assert (await http.delete(f"/v1/orgs/{org}/webhooks/{hook_id}")).status_code == 204
-
-        async def wait_for(count: int, endpoints: int) -> list[dict[str, list[float]]]:
-            started = time.monotonic()
-            while True:
-                stats = (await receivers.stats())[:endpoints]
-                if sum(len(r["arrivals"]) for r in stats) >= count:
-                    return stats
-                if time.monotonic() - started > 600:
-                    raise RuntimeError(f"only {sum(len(r['arrivals']) for r in stats)} delivered")
-                await asyncio.sleep(0.2)
-
-        # 1. Throughput: a backlog recorded without a worker, then one process delivers it.
-        await server.start(MECHAMENTAL_RUN_WORKER="false")
-        ws = (await http.post(f"/v1/orgs/{org}/workspaces", json={"name": "b"})).json()[
-            "workspace_id"
-        ]
-        item = f"/v1/orgs/{org}/workspaces/{ws}"
-        hook = await put_hook(receivers.ports[0])
-        sem = asyncio.Semaphore(8)
-
-        async def put(n: int) -> float:
-            async with sem:
-                started = time.perf_counter()
-                r = await http.put(item, json={"name": f"n{n}"})
-                assert r.status_code == 200, r.text
-                return time.perf_counter() - started
-
-        await asyncio.gather(*(put(n) for n in range(args.events)))
-        server.stop()
-        await server.start(MECHAMENTAL_RUN_WORKER="true")
-        cpu = server.cpu_seconds(), receivers.cpu_seconds()
-        arrivals = (await wait_for(args.events, 1))[0]["arrivals"]
-        spent = server.cpu_seconds() - cpu[0], receivers.cpu_seconds() - cpu[1]
-        elapsed = arrivals[-1] - arrivals[0]
-        print(
-            f"throughput: {args.events} deliveries in {elapsed:.2f} s "
-            f"= {args.events / elapsed:.0f}/s (1 endpoint, 1 process); CPU: server "
-            f"{spent[0] / args.events * 1000:.2f} ms per delivery, receivers {spent[1]:.1f} s"
-        )
-        await delete_hooks([hook])
-
-        # 2. Latency at 100 events/s, one and ten endpoints.
-        for count in (1, 10):
-            ids = [await put_hook(port) for port in receivers.ports[:count]]
-            await receivers.reset()
-            cpu_before = receivers.cpu_seconds()
-            for n in range(1000):
-                tick = time.perf_counter()
-                await put(n)
-                await asyncio.sleep(max(0.0, 0.01 - (time.perf_counter() - tick)))
-            stats = await wait_for(1000 * count, count)
-            lat = [x * 1000 for r in stats for x in r["latencies"]]
-            print(
-                f"latency at 100/s, {count} endpoint(s): p50 {pct(lat, 0.5):.1f} ms "
-                f"p99 {pct(lat, 0.99):.1f} ms (receivers' CPU "
-                f"{receivers.cpu_seconds() - cpu_before:.1f} s)"
-            )
-            await delete_hooks(ids)
-
-        # 3. The write path: sequential PUTs, with no endpoint and with five, the worker in
-        # the API process and then in a process of its own (`mechamental worker`).
-        async def put_series(n: int) -> list[float]:
-            return [await put(i) for i in range(n)]
-
-        async def compare(label: str) -> None:
-            await put_series(200)  # warm
-            off = await put_series(2000)
-            ids = [await put_hook(port) for port in receivers.ports[:5]]
-            await receivers.reset()
-            on = await put_series(2000)
-            await wait_for(2000 * 5, 5)  # all delivered before the next series
-            await delete_hooks(ids)
-            off_again = await put_series(2000)
-            for name, xs in (("off", off), ("on (5 endpoints)", on), ("off again", off_again)):
-                ms = [x * 1000 for x in xs]
-                print(
-                    f"PUT {label}, {name}: p50 {statistics.median(ms):.2f} ms "
-                    f"p99 {pct(ms, 0.99):.2f} ms"
+            async def put_hook(port: int) -> str:
+                r = await http.post(
+                    f"/v1/orgs/{org}/webhooks",
+                    json={
+                        "url": f"http://127.0.0.1:{port}/hook",
+                        "event_types": ["workspace.updated"],
+                    },
                 )
-            base = (pct(off, 0.99) + pct(off_again, 0.99)) / 2
-            print(f"PUT {label}: p99 on/off {pct(on, 0.99) / base:.2f}x")
+                assert r.status_code == 201, r.text
+                return str(r.json()["id"])
 
-        await compare("worker in the API process")
-        server.stop()
-        await server.start(MECHAMENTAL_RUN_WORKER="false")
-        with (tmp / "worker.log").open("ab") as out:
-            worker = subprocess.Popen(  # noqa: ASYNC220
-                [MECHAMENTAL, "worker"], env=server.env, stdout=out, stderr=subprocess.STDOUT
+            async def delete_hooks(ids: list[str]) -> None:
+                for hook_id in ids:
+                    assert (
+                        await http.delete(f"/v1/orgs/{org}/webhooks/{hook_id}")
+                    ).status_code == 204
+
+            async def wait_for(count: int, endpoints: int) -> list[dict[str, list[float]]]:
+                started = time.monotonic()
+                while True:
+                    stats = (await receivers.stats())[:endpoints]
+                    if sum(len(r["arrivals"]) for r in stats) >= count:
+                        return stats
+                    if time.monotonic() - started > 600:
+                        raise RuntimeError(
+                            f"only {sum(len(r['arrivals']) for r in stats)} delivered"
+                        )
+                    await asyncio.sleep(0.2)
+
+            # 1. Throughput: a backlog recorded without a worker, then one process delivers it.
+            await server.start(MECHAMENTAL_RUN_WORKER="false")
+            ws = (await http.post(f"/v1/orgs/{org}/workspaces", json={"name": "b"})).json()[
+                "workspace_id"
+            ]
+            item = f"/v1/orgs/{org}/workspaces/{ws}"
+            hook = await put_hook(receivers.ports[0])
+            sem = asyncio.Semaphore(8)
+
+            async def put(n: int) -> float:
+                async with sem:
+                    started = time.perf_counter()
+                    r = await http.put(item, json={"name": f"n{n}"})
+                    assert r.status_code == 200, r.text
+                    return time.perf_counter() - started
+
+            await asyncio.gather(*(put(n) for n in range(args.events)))
+            server.stop()
+            await server.start(MECHAMENTAL_RUN_WORKER="true")
+            cpu = server.cpu_seconds(), receivers.cpu_seconds()
+            arrivals = (await wait_for(args.events, 1))[0]["arrivals"]
+            spent = server.cpu_seconds() - cpu[0], receivers.cpu_seconds() - cpu[1]
+            elapsed = arrivals[-1] - arrivals[0]
+            print(
+                f"throughput: {args.events} deliveries in {elapsed:.2f} s "
+                f"= {args.events / elapsed:.0f}/s (1 endpoint, 1 process); CPU: server "
+                f"{spent[0] / args.events * 1000:.2f} ms per delivery, receivers {spent[1]:.1f} s"
             )
-        await compare("worker in its own process")
-        worker.terminate()
-        worker.wait(30)
-    server.stop()
-    receivers.stop()
+            await delete_hooks([hook])
+
+            # 2. Latency at 100 events/s, one and ten endpoints.
+            for count in (1, 10):
+                ids = [await put_hook(port) for port in receivers.ports[:count]]
+                await receivers.reset()
+                cpu_before = receivers.cpu_seconds()
+                for n in range(1000):
+                    tick = time.perf_counter()
+                    await put(n)
+                    await asyncio.sleep(max(0.0, 0.01 - (time.perf_counter() - tick)))
+                stats = await wait_for(1000 * count, count)
+                lat = [x * 1000 for r in stats for x in r["latencies"]]
+                print(
+                    f"latency at 100/s, {count} endpoint(s): p50 {pct(lat, 0.5):.1f} ms "
+                    f"p99 {pct(lat, 0.99):.1f} ms (receivers' CPU "
+                    f"{receivers.cpu_seconds() - cpu_before:.1f} s)"
+                )
+                await delete_hooks(ids)
+
+            # 3. The write path: sequential PUTs, with no endpoint and with five, the worker in
+            # the API process and then in a process of its own (`mechamental worker`).
+            async def put_series(n: int) -> list[float]:
+                return [await put(i) for i in range(n)]
+
+            async def compare(label: str) -> None:
+                await put_series(200)  # warm
+                off = await put_series(2000)
+                ids = [await put_hook(port) for port in receivers.ports[:5]]
+                await receivers.reset()
+                on = await put_series(2000)
+                await wait_for(2000 * 5, 5)  # all delivered before the next series
+                await delete_hooks(ids)
+                off_again = await put_series(2000)
+                for name, xs in (("off", off), ("on (5 endpoints)", on), ("off again", off_again)):
+                    ms = [x * 1000 for x in xs]
+                    print(
+                        f"PUT {label}, {name}: p50 {statistics.median(ms):.2f} ms "
+                        f"p99 {pct(ms, 0.99):.2f} ms"
+                    )
+                base = (pct(off, 0.99) + pct(off_again, 0.99)) / 2
+                print(f"PUT {label}: p99 on/off {pct(on, 0.99) / base:.2f}x")
+
+            await compare("worker in the API process")
+            server.stop()
+            await server.start(MECHAMENTAL_RUN_WORKER="false")
+            with (tmp / "worker.log").open("ab") as out:
+                worker = subprocess.Popen(  # noqa: ASYNC220
+                    [MECHAMENTAL, "worker"], env=server.env, stdout=out, stderr=subprocess.STDOUT
+                )
+            await compare("worker in its own process")
+            worker.terminate()
+            worker.wait(30)
+    finally:  # nothing outlives the bench, a failed run included
+        for proc in (server.proc, worker):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(30)
+        receivers.stop()
+        if args.backend == "postgres":  # the throw-away database
+            conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+            await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            await conn.close()
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Integer, String, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, String, Update, bindparam, delete, func, insert, select, update
 
-from mechamental.db import Conn, Topic
+from mechamental.db import DIALECTS, Conn, Topic, join_picked
 from mechamental.ids import new_id
 from mechamental.sync.events.frames import Event, event_body, event_id
 from mechamental.sync.events.models import events
@@ -217,56 +217,63 @@ _endpoint_due = (
     .limit(bindparam("per_endpoint", type_=Integer()))
     .correlate(webhooks)
 )
-_ranked = (
-    select(
-        webhook_deliveries.c.id,
-        webhook_deliveries.c.next_attempt_at,
-        func.row_number()
-        .over(
-            partition_by=webhook_deliveries.c.webhook_id,
-            order_by=(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id),
+
+
+def _claim_statement(dialect: str) -> Update:
+    """The claim, as `dialect` plans it well (`db.join_picked`)."""
+    ranked = (
+        select(
+            webhook_deliveries.c.id,
+            webhook_deliveries.c.next_attempt_at,
+            func.row_number()
+            .over(
+                partition_by=webhook_deliveries.c.webhook_id,
+                order_by=(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id),
+            )
+            .label("rank"),
         )
-        .label("rank"),
+        .select_from(join_picked(dialect, webhooks, webhook_deliveries, _endpoint_due))
+        .where(webhooks.c.id.not_in(bindparam("busy", expanding=True)))
+        .subquery()
     )
-    .select_from(webhooks.join(webhook_deliveries, webhook_deliveries.c.id.in_(_endpoint_due)))
-    .where(webhooks.c.id.not_in(bindparam("busy", expanding=True)))
-    .subquery()
-)
-_CLAIM = (
-    update(webhook_deliveries)
-    .where(
-        webhook_deliveries.c.id.in_(
-            select(_ranked.c.id)
-            .where(_ranked.c.rank <= bindparam("per_endpoint", type_=Integer()))
-            # Each endpoint's oldest first, then each one's second...: an endpoint with a
-            # backlog (a dead one, thousands due) takes one turn per claim, not all of it.
-            .order_by(_ranked.c.rank, _ranked.c.next_attempt_at)
-            .limit(bindparam("limit", type_=Integer()))
-            .scalar_subquery()
-        ),
-        # Repeated: on PostgreSQL a rival's claim that committed first is seen here.
-        *_DUE,
-        # Never our own again: an answered attempt waits for its outcome's batch, and a
-        # clock moved past its lease meanwhile (tests) made it due a second time.
-        webhook_deliveries.c.id.not_in(bindparam("held", expanding=True)),
+    return (
+        update(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.id.in_(
+                select(ranked.c.id)
+                .where(ranked.c.rank <= bindparam("per_endpoint", type_=Integer()))
+                # Each endpoint's oldest first, then each one's second...: an endpoint with a
+                # backlog (a dead one, thousands due) takes one turn per claim, not all of it.
+                .order_by(ranked.c.rank, ranked.c.next_attempt_at)
+                .limit(bindparam("limit", type_=Integer()))
+                .scalar_subquery()
+            ),
+            # Repeated: on PostgreSQL a rival's claim that committed first is seen here.
+            *_DUE,
+            # Never our own again: an answered attempt waits for its outcome's batch, and a
+            # clock moved past its lease meanwhile (tests) made it due a second time.
+            webhook_deliveries.c.id.not_in(bindparam("held", expanding=True)),
+        )
+        .values(
+            status=DELIVERING,
+            lease_owner=bindparam("token", type_=String()),
+            next_attempt_at=_EXPIRES,
+            attempts=webhook_deliveries.c.attempts + 1,
+            updated_at=_NOW,
+        )
+        .returning(
+            webhook_deliveries.c.id,
+            webhook_deliveries.c.org_id,
+            webhook_deliveries.c.webhook_id,
+            webhook_deliveries.c.message_id,
+            webhook_deliveries.c.event_type,
+            webhook_deliveries.c.payload,
+            webhook_deliveries.c.attempts,
+        )
     )
-    .values(
-        status=DELIVERING,
-        lease_owner=bindparam("token", type_=String()),
-        next_attempt_at=_EXPIRES,
-        attempts=webhook_deliveries.c.attempts + 1,
-        updated_at=_NOW,
-    )
-    .returning(
-        webhook_deliveries.c.id,
-        webhook_deliveries.c.org_id,
-        webhook_deliveries.c.webhook_id,
-        webhook_deliveries.c.message_id,
-        webhook_deliveries.c.event_type,
-        webhook_deliveries.c.payload,
-        webhook_deliveries.c.attempts,
-    )
-)
+
+
+_CLAIM = {dialect: _claim_statement(dialect) for dialect in DIALECTS}
 _OURS = (
     webhook_deliveries.c.id == bindparam("delivery_id"),
     webhook_deliveries.c.lease_owner == bindparam("token"),
@@ -326,7 +333,7 @@ async def claim(
         "busy": list(busy),
         "held": list(held),
     }
-    rows = (await conn.execute(_CLAIM, params)).all()
+    rows = (await conn.execute(_CLAIM[conn.dialect], params)).all()
     return [
         Claimed(
             r.id,
