@@ -287,3 +287,53 @@ async def test_a_slow_endpoint_does_not_delay_a_fast_one(
     assert len(slow.requests) <= per_endpoint and not release.is_set()
     release.set()
     await eventually(lambda: _async(len(slow.ok_ids())), lambda n: n == 12, within=30)
+
+
+async def test_a_backlogged_endpoint_does_not_hold_back_a_fresh_one(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    receivers: Any,
+) -> None:
+    """200 of one endpoint's deliveries fall due at once with the single one of another
+    org's endpoint, which is the newest: that one goes out with the first claims, not after
+    the backlog (oldest first would send it last)."""
+    backlog = 200
+    backlogged: Receiver = await receivers()
+    fresh: Receiver = await receivers()
+    up = False
+    answered: list[int] = []  # the backlog's 2xx answers so far
+    backlog_answered_at_fresh: list[int] = []
+
+    def backlogged_answer(_r: Any) -> int:
+        if up:
+            answered.append(1)
+        return 200 if up else 503
+
+    def fresh_answer(_r: Any) -> int:
+        if up:
+            backlog_answered_at_fresh.append(len(answered))
+        return 200 if up else 503
+
+    backlogged.respond = backlogged_answer
+    fresh.respond = fresh_answer
+    await create_webhook(client, tenant, backlogged, event_types=["workspace.updated"])
+    ws = await new_workspace(client, tenant)
+    for n in range(backlog):
+        await rename(client, tenant, ws, f"n{n}")
+    await create_webhook(client, other_tenant, fresh, event_types=["workspace.updated"])
+    theirs = await new_workspace(client, other_tenant)
+    await rename(client, other_tenant, theirs, "fresh")
+    # Every first attempt failed: all 201 wait for their retry, 5 s later, the fresh last.
+    await eventually(lambda: _async(len(backlogged.requests)), lambda n: n == backlog)
+    await eventually(lambda: _async(len(fresh.requests)), lambda n: n == 1)
+    up = True
+    app.state.services.clock.advance(RETRY_DELAYS[0])
+    worker_of(app).wake()
+    await eventually(lambda: _async(len(backlog_answered_at_fresh)), lambda n: n == 1)
+    await eventually(lambda: _async(len(answered)), lambda n: n == backlog, within=60)
+    assert len(fresh.requests) == 2 and len(backlogged.requests) == 2 * backlog
+    per_endpoint = app.state.services.settings.webhook_endpoint_concurrency
+    # When the fresh delivery arrived, the backlog had had about one claim's worth of turns.
+    assert backlog_answered_at_fresh[0] <= 4 * per_endpoint < backlog // 2
