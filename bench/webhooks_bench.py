@@ -11,6 +11,11 @@ process (loopback; `WEBHOOK_ALLOW_PRIVATE=true`):
 3. The write path: PUT p50/p99 with no endpoint and with five subscribed (one client, in
    sequence), and their ratio (the target: p99 on within 1.2x of off), with the worker in
    the API process and with it in a `mechamental worker` process of its own.
+
+`--pin`: the API server on core 0; the worker process, the receivers and this load
+generator on core 1 (PostgreSQL unpinned), as a deployment gives delivery cores of its
+own. Without it, on a 2-core machine, delivering 5 endpoints' traffic takes CPU from the
+API server, and PUT latency measures that contention more than the write path.
 """
 
 from __future__ import annotations
@@ -99,12 +104,17 @@ async def serve_receivers(count: int) -> None:
     await asyncio.Event().wait()
 
 
+SERVER_CPU: list[str] = []  # `--pin`: taskset prefixes
+DELIVERY_CPU: list[str] = []
+
+
 class Receivers:
     """The receivers' process, seen from the load generator."""
 
     def __init__(self, count: int) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve-receivers", str(count)], stdout=subprocess.PIPE
+            [*DELIVERY_CPU, sys.executable, __file__, "--serve-receivers", str(count)],
+            stdout=subprocess.PIPE,
         )
         assert self.proc.stdout is not None
         ports = json.loads(self.proc.stdout.readline())
@@ -145,7 +155,7 @@ class Server:
         env = {**self.env, **extra}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(  # noqa: ASYNC220
-                [MECHAMENTAL, "serve", "--port", str(self.port), "--no-migrate"],
+                [*SERVER_CPU, MECHAMENTAL, "serve", "--port", str(self.port), "--no-migrate"],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -197,7 +207,12 @@ async def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--serve-receivers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--pin", action="store_true", help="server core 0, delivery core 1")
     args = parser.parse_args()
+    if args.pin:
+        SERVER_CPU[:] = ["taskset", "-c", "0"]
+        DELIVERY_CPU[:] = ["taskset", "-c", "1"]
+        os.sched_setaffinity(0, {1})
     if args.serve_receivers:
         await serve_receivers(args.serve_receivers)
         return
@@ -329,7 +344,10 @@ async def main() -> None:
             await server.start(MECHAMENTAL_RUN_WORKER="false")
             with (tmp / "worker.log").open("ab") as out:
                 worker = subprocess.Popen(  # noqa: ASYNC220
-                    [MECHAMENTAL, "worker"], env=server.env, stdout=out, stderr=subprocess.STDOUT
+                    [*DELIVERY_CPU, MECHAMENTAL, "worker"],
+                    env=server.env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
                 )
             await compare("worker in its own process")
             worker.terminate()

@@ -82,6 +82,10 @@ def purges(services: Services) -> list[Purge]:
                 conn, before=now - finished, batch=batch
             ),
         ),
+        Purge(
+            "webhook_deliveries",  # of deleted endpoints
+            lambda conn, now, batch: deliveries.purge_orphaned(conn, now=now, batch=batch),
+        ),
     ]
 
 
@@ -127,7 +131,7 @@ class Retention(PeriodicComponent):
                 if count < self.batch:
                     break
                 await asyncio.sleep(0)  # let requests in between batches
-            removed[rule.table] = total
+            removed[rule.table] = removed.get(rule.table, 0) + total  # a table may have two
         return removed
 
 

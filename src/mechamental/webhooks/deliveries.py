@@ -417,6 +417,29 @@ _PURGE = delete(webhook_deliveries).where(
 )
 
 
+# Deliveries of deleted endpoints, except one still held under a live lease (its outcome
+# is being written: deleting it under the worker could deadlock, as deleting an endpoint's
+# deliveries in its own transaction did).
+_ORPHANED = (
+    select(webhook_deliveries.c.id)
+    .where(
+        ~select(webhooks.c.id).where(webhooks.c.id == webhook_deliveries.c.webhook_id).exists(),
+        (webhook_deliveries.c.status != DELIVERING)
+        | (webhook_deliveries.c.next_attempt_at <= _NOW),
+    )
+    .limit(bindparam("batch", type_=Integer()))
+)
+
+
+async def purge_orphaned(conn: Conn, *, now: datetime, batch: int) -> int:
+    """Delete up to `batch` deliveries of deleted endpoints, with their attempts."""
+    ids = list((await conn.execute(_ORPHANED, {"now": now, "batch": batch})).scalars())
+    if ids:
+        await conn.execute(_PURGE_ATTEMPTS, {"ids": ids})
+        await conn.execute(_PURGE, {"ids": ids})
+    return len(ids)
+
+
 async def purge_finished(conn: Conn, *, before: datetime, batch: int) -> int:
     """Delete up to `batch` deliveries that finished before `before`, with their attempts."""
     ids = list((await conn.execute(_FINISHED, {"cutoff": before, "batch": batch})).scalars())
