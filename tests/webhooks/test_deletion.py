@@ -45,7 +45,7 @@ async def test_a_deleted_endpoints_deliveries_go_with_the_purge(
     ws = await new_workspace(client, tenant)
     for n in range(3):
         await rename(client, tenant, ws, f"n{n}")
-    await eventually(
+    made = await eventually(
         lambda: deliveries(client, tenant, hook["id"]),
         lambda ds: len(ds) == 3 and all(len(d["attempts"]) == 1 for d in ds),
     )
@@ -53,6 +53,9 @@ async def test_a_deleted_endpoints_deliveries_go_with_the_purge(
     assert (await client.delete(url, headers=tenant.headers())).status_code == 204
     listed = await client.get(f"{url}/deliveries", headers=tenant.headers())
     assert listed.status_code == 404, listed.text
+    one = made[0]["id"]
+    retried = await client.post(f"{url}/deliveries/{one}/retry", headers=tenant.headers())
+    assert retried.status_code == 404, retried.text
     assert await _rows(app, tenant.org_id) == (3, 3)  # until the purge
     removed = await retention_of(app.state.services).run_once()
     assert removed["webhook_deliveries"] == 3

@@ -268,7 +268,9 @@ async def retry_delivery(
 ) -> dict[str, Any]:
     """Make a delivery due now with a fresh retry schedule (409 while an attempt runs)."""
     d = webhook_deliveries.c
-    mine = and_(d.org_id == org_id, d.webhook_id == webhook_id, d.id == delivery_id)
+    endpoint = select(webhooks.c.id).where(_one(org_id, webhook_id)).exists()
+    # A deleted endpoint's deliveries wait for the purge: they are gone for the API.
+    mine = and_(d.org_id == org_id, d.webhook_id == webhook_id, d.id == delivery_id, endpoint)
     row = (
         (await conn.execute(select(*_DELIVERY_COLUMNS).where(mine).with_for_update()))
         .mappings()
