@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, literal, select, tuple_, update
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, Update
 
 from mechamental.auth.models import organizations
 from mechamental.buckets import jobs
@@ -359,6 +360,29 @@ async def _lock_current(conn: Conn, *, org_id: str, workspace_id: str, if_match:
     return current
 
 
+@functools.cache
+def _update_of(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of these columns (sorted), built once: one built per call left its
+    expression objects in reference cycles, ~3,000 objects/s of garbage in the mixed-load
+    bench, whose collections stalled every stream for 50-190 ms (AGENTS.md)."""
+    c = workspaces.c
+    values: dict[str, Any] = {
+        name: bindparam(f"new_{name}", type_=c[name].type) for name in columns
+    }
+    return (
+        update(workspaces)
+        # Not "workspace_id": an UPDATE reserves its columns' names for the SET clause.
+        .where(c.workspace_id == bindparam("target"))
+        .values(
+            **values,
+            updated_at=bindparam("new_updated_at", type_=c.updated_at.type),
+            version=c.version + 1,
+            **BUMP_SEQ,
+        )
+        .returning(*API_COLUMNS, TAKEN_SEQ)
+    )
+
+
 async def update_workspace(
     conn: Conn,
     *,
@@ -380,23 +404,9 @@ async def update_workspace(
     changed = {k: v for k, v in changes.items() if k in UPDATABLE and current[k] != v}
     if not changed:
         return current
-    row = (
-        (
-            await conn.execute(
-                update(workspaces)
-                .where(workspaces.c.workspace_id == workspace_id)
-                .values(
-                    **changed,
-                    updated_at=utcnow(),
-                    version=workspaces.c.version + 1,
-                    **BUMP_SEQ,
-                )
-                .returning(*API_COLUMNS, TAKEN_SEQ)
-            )
-        )
-        .mappings()
-        .one()
-    )
+    params = {f"new_{k}": v for k, v in changed.items()}
+    params.update(target=workspace_id, new_updated_at=utcnow())
+    row = (await conn.execute(_update_of(tuple(sorted(changed))), params)).mappings().one()
     if "tags" in changed:
         await _replace_tags(conn, org_id=org_id, workspace_id=workspace_id, tags=changed["tags"])
     await record_event(
