@@ -10,7 +10,8 @@ process (loopback; `WEBHOOK_ALLOW_PRIVATE=true`):
    its commit) at 100 PUTs/s for 10 s, with one and with ten endpoints.
 3. The write path: PUT p50/p99 with no endpoint and with five subscribed (one client, in
    sequence), and their ratio (the target: p99 on within 1.2x of off), with the worker in
-   the API process and with it in a `mechamental worker` process of its own.
+   the API process, with no worker running (the write path alone: matching and sending
+   happen in the worker), and with it in a `mechamental worker` process of its own.
 
 `--pin`: the API server on core 0; the worker process, the receivers and this load
 generator on core 1 (PostgreSQL unpinned), as a deployment gives delivery cores of its
@@ -321,13 +322,14 @@ async def main() -> None:
             async def put_series(n: int) -> list[float]:
                 return [await put(i) for i in range(n)]
 
-            async def compare(label: str) -> None:
+            async def compare(label: str, delivering: bool = True) -> None:
                 await put_series(200)  # warm
                 off = await put_series(2000)
                 ids = [await put_hook(port) for port in receivers.ports[:5]]
                 await receivers.reset()
                 on = await put_series(2000)
-                await wait_for(2000 * 5, 5)  # all delivered before the next series
+                if delivering:
+                    await wait_for(2000 * 5, 5)  # all delivered before the next series
                 await delete_hooks(ids)
                 off_again = await put_series(2000)
                 for name, xs in (("off", off), ("on (5 endpoints)", on), ("off again", off_again)):
@@ -342,6 +344,8 @@ async def main() -> None:
             await compare("worker in the API process")
             server.stop()
             await server.start(MECHAMENTAL_RUN_WORKER="false")
+            # The write path alone: the events wait for a worker (none runs meanwhile).
+            await compare("no worker running", delivering=False)
             with (tmp / "worker.log").open("ab") as out:
                 worker = subprocess.Popen(  # noqa: ASYNC220
                     [*DELIVERY_CPU, MECHAMENTAL, "worker"],
