@@ -148,7 +148,8 @@ async def measure(
         alone = await server.count(requests(client, "PUT", f"{org}/{ws_id}", events))
         frames = [0] * streams
         all_open = asyncio.Event()  # every stream has its `sync.connected`
-        async with httpx.AsyncClient(headers=headers, timeout=600) as streamer:
+        unbounded = httpx.Limits(max_connections=None)  # httpx pools 100 by default
+        async with httpx.AsyncClient(headers=headers, timeout=600, limits=unbounded) as streamer:
             readers = [
                 asyncio.create_task(_stream(streamer, f"{sync}/stream", frames, i, all_open))
                 for i in range(streams)
