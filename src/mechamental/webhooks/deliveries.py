@@ -22,7 +22,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Integer, String, Update, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from mechamental.db import DIALECTS, Conn, Topic, join_picked
 from mechamental.ids import new_id
@@ -431,19 +442,20 @@ _ORPHANED = (
 )
 
 
-async def purge_orphaned(conn: Conn, *, now: datetime, batch: int) -> int:
-    """Delete up to `batch` deliveries of deleted endpoints, with their attempts."""
-    ids = list((await conn.execute(_ORPHANED, {"now": now, "batch": batch})).scalars())
+async def _purge(conn: Conn, chosen: Select[Any], params: dict[str, Any]) -> int:
+    """Delete the deliveries `chosen` selects (ids), with their attempts; how many."""
+    ids = list((await conn.execute(chosen, params)).scalars())
     if ids:
         await conn.execute(_PURGE_ATTEMPTS, {"ids": ids})
         await conn.execute(_PURGE, {"ids": ids})
     return len(ids)
+
+
+async def purge_orphaned(conn: Conn, *, now: datetime, batch: int) -> int:
+    """Delete up to `batch` deliveries of deleted endpoints, with their attempts."""
+    return await _purge(conn, _ORPHANED, {"now": now, "batch": batch})
 
 
 async def purge_finished(conn: Conn, *, before: datetime, batch: int) -> int:
     """Delete up to `batch` deliveries that finished before `before`, with their attempts."""
-    ids = list((await conn.execute(_FINISHED, {"cutoff": before, "batch": batch})).scalars())
-    if ids:
-        await conn.execute(_PURGE_ATTEMPTS, {"ids": ids})
-        await conn.execute(_PURGE, {"ids": ids})
-    return len(ids)
+    return await _purge(conn, _FINISHED, {"cutoff": before, "batch": batch})
